@@ -1,0 +1,172 @@
+"""The command line: argument parsing and output only; the work is in the library."""
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+import duckdb
+import typer
+
+import parsers
+
+from . import ForensicsError, __version__
+from .ingest import FileResult, Options, ingest_paths
+from .output import FORMATS, render
+from .store import DEFAULT_DB, connect
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Postmortems of Linux service incidents from their logs: ingest a bundle of logs into "
+                       "one DuckDB event table, then ask it questions.")
+
+DbOpt = typer.Option(DEFAULT_DB, "--db", help="DuckDB file to write or read.")
+
+
+def fail(msg: str) -> None:
+    typer.echo(f"forensics: error: {msg}", err=True)
+    raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    paths: List[str] = typer.Argument(..., help="Files and folders (searched recursively); .gz/.xz/.bz2 and rotated files included."),
+    db: str = DbOpt,
+    host: Optional[str] = typer.Option(None, help="Host for records that name none (instead of the bundle folder's name)."),
+    tz: Optional[str] = typer.Option(None, help="Zone for times written without one (IANA name or +HH:MM). Default: the zone the bundle states, else UTC."),
+    format: Optional[str] = typer.Option(None, "--format", help="Force this format for every file ('forensics formats' lists them)."),
+    year: Optional[int] = typer.Option(None, help="Year of the first line of files whose timestamps have none. Default: from each file's date."),
+) -> None:
+    """Parse logs into the event table.
+
+    Example: forensics ingest incident-2024-05-28/ --db incident.duckdb
+    """
+    opts = Options(host=host, tz=tz, format=format, year=year)
+    try:
+        con = connect(db)
+    except ForensicsError as e:
+        fail(str(e))
+    results: list[FileResult] = []
+    try:
+        with _progress(paths) as on_file:
+            results, missing = ingest_paths(con, paths, opts, on_file)
+    except ForensicsError as e:
+        fail(str(e))
+    finally:
+        con.close()
+    _summary(results, db)
+    for m in missing:
+        typer.echo(f"forensics: error: {m}", err=True)
+    if missing or not results:
+        if not results and not missing:
+            typer.echo("forensics: error: no files found", err=True)
+        raise typer.Exit(1)
+
+
+class _progress:
+    """A progress bar over files and bytes on a terminal; nothing in a pipe."""
+
+    def __init__(self, paths: list[str]):
+        self.bar = None
+        if sys.stderr.isatty():
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+            self.bar = Progress(TextColumn("{task.description}"), BarColumn(), TransferSpeedColumn(),
+                                TimeRemainingColumn(), transient=True)
+
+    def __enter__(self):
+        if self.bar is None:
+            return None
+        self.bar.start()
+        self.task = self.bar.add_task("ingest", total=None)
+        def on_file(cand, res):
+            if res is None:
+                self.bar.update(self.task, description=f"ingest {cand.path[-50:]}")
+            else:
+                try:
+                    self.bar.advance(self.task, cand.abspath.stat().st_size)
+                except OSError:
+                    pass
+        return on_file
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()
+
+
+def _summary(results: list[FileResult], db: str) -> None:
+    names = ["file", "format", "host", "lines", "events", "rejects", "status"]
+    rows = [(r.path, r.format or "-", r.host or "-", r.lines, r.events, r.rejected,
+             r.status + (f": {r.note}" if r.note else "")) for r in results]
+    typer.echo(render(names, rows, "table", max_width=100))
+    tot = [sum(r.lines for r in results), sum(r.events for r in results), sum(r.rejected for r in results)]
+    typer.echo(f"{len(results)} files: {tot[0]} lines, {tot[1]} events, {tot[2]} rejected lines -> {db}")
+    if tot[2]:
+        typer.echo(f"rejected lines and why: forensics sql --db {db} "
+                   "\"SELECT f.path, r.line, r.reason, r.text FROM rejects r JOIN files f USING (file_id)\"")
+
+
+@app.command()
+def sql(
+    query: str = typer.Argument(..., help="SQL to run (DuckDB dialect); tables files, events, rejects."),
+    db: str = DbOpt,
+    format: str = typer.Option("table", "--format", help="table, json or csv."),
+) -> None:
+    """Run a read-only SQL query.
+
+    Example: forensics sql "SELECT kind, count(*) FROM events GROUP BY ALL ORDER BY 2 DESC"
+    """
+    if format not in FORMATS:
+        fail(f"unknown --format {format!r}: use table, json or csv")
+    try:
+        con = connect(db, read_only=True)
+    except ForensicsError as e:
+        fail(str(e))
+    try:
+        names, rows = run_query(con, query)
+    except duckdb.Error as e:
+        fail(str(e).splitlines()[0])
+    finally:
+        con.close()
+    if names:
+        typer.echo(render(names, rows, format))
+
+
+def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], list[tuple]]:
+    """Run a query; TIMESTAMPTZ columns come back as ISO 8601 text in UTC."""
+    rel = con.sql(query)
+    if rel is None:
+        return [], []
+    names = rel.columns
+    casts = []
+    for n, t in zip(names, rel.types):
+        q = '"' + n.replace('"', '""') + '"'
+        if str(t) == "TIMESTAMP WITH TIME ZONE":
+            casts.append(f"strftime({q}, '%Y-%m-%dT%H:%M:%S.%fZ') AS {q}")
+        else:
+            casts.append(q)
+    rows = rel.project(", ".join(casts)).fetchall() if casts else rel.fetchall()
+    return names, rows
+
+
+@app.command()
+def formats() -> None:
+    """List the formats ingest reads, with a sample line of each."""
+    rows = [(m.NAME, m.DESCRIPTION, m.SAMPLE.splitlines()[0]) for m in parsers.MODULES]
+    rows.insert(0, ("journal_native", "native journal files (*.journal), read through journalctl", "(binary)"))
+    typer.echo(render(["format", "what", "sample"], rows, "table", max_width=110))
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("forensics: interrupted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

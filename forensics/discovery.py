@@ -1,0 +1,115 @@
+"""Which files a bundle holds, and what the bundle says about each: its
+host (the host folder of a multi-host bundle, or the bundle folder) and its
+time zone (``etc/timezone``, ``timedatectl`` output).
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+# Folder names that are parts of a log layout, never host names.
+LAYOUT_DIRS = {
+    "var", "log", "logs", "etc", "home", "root", "opt", "srv", "tmp", "run", "usr", "app", "apps",
+    ".pm2", "pm2", "nginx", "supervisor", "supervisord", "journal", "storage", "sos_commands",
+    "deploy", "deploys", "kernel", "dmesg", "systemd", "mysql", "redis", "laravel", "api", "node",
+}
+SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv"}
+SKIP_SUFFIXES = (".duckdb", ".duckdb.wal", ".html", ".md", ".json.expected", ".pyc")
+SKIP_NAMES = {"expected.json", "README", "README.md", "PROVENANCE.md", "hostname", "timezone", "localtime"}
+
+
+@dataclass
+class Candidate:
+    abspath: Path
+    path: str              # as shown and stored: relative to the folder holding the bundle
+    host: str | None       # the host the bundle layout suggests
+    tz: str | None         # the zone the bundle says its host is in
+
+
+def _host_dirs(root: Path) -> list[Path]:
+    """Sub-folders of ``root`` that look like one host each (a multi-host bundle)."""
+    subs = [p for p in sorted(root.iterdir()) if p.is_dir() and p.name not in SKIP_DIRS]
+    hosts = [p for p in subs if p.name.lower() not in LAYOUT_DIRS and not p.name.startswith(".")]
+    return hosts if len(hosts) >= 2 and len(hosts) == len([p for p in subs if not p.name.startswith(".")]) else []
+
+
+def _read_first_line(p: Path) -> str | None:
+    try:
+        with open(p, encoding="utf-8", errors="replace") as f:
+            return f.readline().strip() or None
+    except OSError:
+        return None
+
+
+def bundle_facts(folder: Path) -> tuple[str | None, str | None]:
+    """(hostname, zone) that a host folder states about itself, where it does."""
+    host = None
+    for rel in ("etc/hostname", "hostname"):
+        if (folder / rel).is_file():
+            host = _read_first_line(folder / rel)
+            break
+    tz = None
+    for rel in ("etc/timezone", "timezone"):
+        if (folder / rel).is_file():
+            tz = _read_first_line(folder / rel)
+            break
+    if tz is None:
+        for rel in ("timedatectl", "timedatectl.txt", "sos_commands/systemd/timedatectl"):
+            if (folder / rel).is_file():
+                m = re.search(r"Time zone:\s*(\S+)", (folder / rel).read_text(errors="replace"))
+                if m:
+                    tz = m.group(1)
+                    break
+    if tz is None and (folder / "etc/localtime").is_symlink():
+        target = os.readlink(folder / "etc/localtime")
+        m = re.search(r"zoneinfo/(.+)$", target)
+        tz = m.group(1) if m else None
+    return host, tz
+
+
+def _skip(name: str) -> bool:
+    return name in SKIP_NAMES or name.endswith(SKIP_SUFFIXES)
+
+
+def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
+    """Every file under ``paths``, in a stable order, and one error line per path that is not there."""
+    out: list[Candidate] = []
+    errors: list[str] = []
+    for arg in paths:
+        p = Path(arg)
+        if not p.exists() and not p.is_symlink():
+            errors.append(f"{arg}: no such file or folder")
+            continue
+        if p.is_file() or (p.exists() and not p.is_dir()):
+            out.append(Candidate(p.resolve(), arg, None, None))
+            continue
+        if p.is_symlink() and not p.exists():
+            errors.append(f"{arg}: broken symbolic link")
+            continue
+        root = p.resolve()
+        shown_base = Path(arg.rstrip("/") or "/")
+        hosts = _host_dirs(root)
+        groups = [(h, h.name) for h in hosts] if hosts else [(root, None)]
+        for folder, host_dir in groups:
+            stated_host, tz = bundle_facts(folder)
+            host = stated_host or host_dir or (root.name if root.name.lower() not in LAYOUT_DIRS else None)
+            for dirpath, dirnames, filenames in os.walk(folder):
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+                for name in sorted(filenames, key=_rotation_key):
+                    if _skip(name):
+                        continue
+                    fp = Path(dirpath) / name
+                    if fp.is_symlink() and not fp.exists():
+                        errors.append(f"{shown_base / fp.relative_to(root)}: broken symbolic link")
+                        continue
+                    out.append(Candidate(fp, str(shown_base / fp.relative_to(root)), host, tz))
+    return out, errors
+
+
+def _rotation_key(name: str) -> tuple:
+    """syslog.3.gz, syslog.2.gz, syslog.1, syslog: oldest first."""
+    m = re.match(r"(.*?)(?:[.-](\d+))?(\.gz|\.xz|\.bz2)?$", name)
+    base, num = m.group(1), m.group(2)
+    return (base, -(int(num) if num else 0))

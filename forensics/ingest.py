@@ -1,0 +1,378 @@
+"""The ingest pipeline: discovery -> format -> parser -> store, one transaction per file.
+
+For each file: one pass reads it (decompressing where needed) to hash it,
+count its lines and check that it is clean text; then, unless the database
+already holds that content, its events and rejects are written in one
+transaction together with its ``files`` row.  A file that grew since it was
+last ingested gets only its new lines.
+"""
+from __future__ import annotations
+
+import bz2
+import codecs
+import gzip
+import hashlib
+import lzma
+import os
+import shutil
+import subprocess
+import tempfile
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import duckdb
+
+import parsers
+from parsers.context import Context
+from parsers.timeutil import BadZone, zone
+
+from . import ForensicsError, bulkload
+from .discovery import Candidate, discover
+from .store import Loader
+
+CHUNK = 1 << 20
+JOURNAL_MAGIC = b"LPKSHHRH"
+
+
+@dataclass
+class Options:
+    host: str | None = None
+    tz: str | None = None
+    format: str | None = None
+    year: int | None = None
+
+
+@dataclass
+class FileResult:
+    path: str
+    format: str | None = None
+    host: str | None = None
+    lines: int = 0
+    events: int = 0
+    rejected: int = 0
+    status: str = "ingested"     # ingested, appended, partial, unchanged, skipped, error
+    note: str = ""
+    file_id: int | None = None
+
+
+@dataclass
+class Scan:
+    """What one pass over a file's (decompressed) content found."""
+    sha256: str = ""
+    bytes: int = 0
+    lines: int = 0
+    head: bytes = b""
+    clean: bool = True            # valid UTF-8, no CR, no NUL: DuckDB may read it as it is
+    compressed: str | None = None
+    copy: Path | None = None      # decompressed copy, when the original is compressed
+    truncated: str | None = None  # why the input ended early
+    prefix_sha256: str | None = None  # hash of the first `prefix_bytes` bytes
+    restart_offset: int | None = None  # byte offset of line `restart_line`
+
+
+def _opener(f: BinaryIO) -> tuple[str | None, BinaryIO]:
+    magic = f.read(6)
+    f.seek(0)
+    if magic[:2] == b"\x1f\x8b":
+        return "gzip", gzip.GzipFile(fileobj=f)
+    if magic[:3] == b"BZh":
+        return "bzip2", bz2.BZ2File(f)
+    if magic == b"\xfd7zXZ\x00":
+        return "xz", lzma.LZMAFile(f)
+    return None, f
+
+
+def scan(path: Path, work: Path, prefix_bytes: int | None = None, restart_line: int | None = None) -> Scan:
+    """Hash, count and check a file in one pass; decompress it into ``work`` where needed."""
+    s = Scan()
+    h = hashlib.sha256()
+    prefix_h = hashlib.sha256() if prefix_bytes else None
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+    last = b""
+    with open(path, "rb") as raw:
+        kind, stream = _opener(raw)
+        s.compressed = kind
+        out = None
+        if kind:
+            s.copy = work / (path.name.rsplit(".", 1)[0] or "decompressed")
+            out = open(s.copy, "wb")
+        try:
+            while True:
+                try:
+                    chunk = stream.read(CHUNK)
+                except (EOFError, OSError, zlib.error, lzma.LZMAError) as e:
+                    s.truncated = f"{kind} data ends early or is corrupt after {s.bytes} bytes ({e})"
+                    break
+                if not chunk:
+                    break
+                if len(s.head) < 65536:
+                    s.head += chunk[: 65536 - len(s.head)]
+                if prefix_h is not None and s.bytes < prefix_bytes:
+                    prefix_h.update(chunk[: prefix_bytes - s.bytes])
+                if restart_line is not None and s.restart_offset is None:
+                    need = restart_line - 1 - s.lines  # newlines still to pass before the restart line
+                    if need <= 0:
+                        s.restart_offset = s.bytes
+                    else:
+                        pos = -1
+                        for _ in range(need):
+                            pos = chunk.find(b"\n", pos + 1)
+                            if pos < 0:
+                                break
+                        if pos >= 0:
+                            s.restart_offset = s.bytes + pos + 1
+                h.update(chunk)
+                s.lines += chunk.count(b"\n")
+                if s.clean:
+                    if b"\r" in chunk or b"\x00" in chunk:
+                        s.clean = False
+                    elif not chunk.isascii():
+                        try:
+                            utf8.decode(chunk)
+                        except UnicodeDecodeError:
+                            s.clean = False
+                if out:
+                    out.write(chunk)
+                s.bytes += len(chunk)
+                last = chunk[-1:]
+        finally:
+            if out:
+                out.close()
+    if last and last != b"\n":
+        s.lines += 1  # a last line without a newline is a line
+    s.sha256 = h.hexdigest()
+    if prefix_h is not None:
+        s.prefix_sha256 = prefix_h.hexdigest() if s.bytes >= prefix_bytes else None
+    return s
+
+
+def clean_copy(src: Path, dst: Path, offset: int = 0) -> None:
+    """Write ``src`` from ``offset`` as clean text: invalid UTF-8, CR and NUL become U+FFFD (CRLF -> LF)."""
+    dec = codecs.getincrementaldecoder("utf-8")("replace")
+    with open(src, "rb") as f, open(dst, "w", encoding="utf-8", newline="") as out:
+        f.seek(offset)
+        carry = ""
+        while True:
+            chunk = f.read(CHUNK)
+            text = carry + dec.decode(chunk, final=not chunk)
+            carry = ""
+            if text.endswith("\r") and chunk:
+                text, carry = text[:-1], "\r"
+            out.write(text.replace("\r\n", "\n").replace("\r", "\ufffd").replace("\x00", "\ufffd"))
+            if not chunk:
+                break
+
+
+def native_to_export(path: Path, work: Path) -> Path:
+    """Convert a native journal file with journalctl; a clear error where journalctl is missing."""
+    exe = shutil.which("journalctl")
+    if exe is None:
+        raise ForensicsError("a native journal file needs journalctl (package systemd) to be read; or convert it "
+                             "on a machine that has it: journalctl --file FILE -o export > FILE.export")
+    src = path
+    if not path.name.endswith((".journal", ".journal~")):
+        src = work / (path.name + ".journal")
+        shutil.copyfile(path, src)
+    dst = work / (path.name + ".export")
+    with open(dst, "wb") as out:
+        r = subprocess.run([exe, "--file", str(src), "-o", "export", "--no-pager"], stdout=out,
+                           stderr=subprocess.PIPE, env={**os.environ, "TZ": "UTC", "SYSTEMD_COLORS": "0"})
+    if r.returncode != 0 and dst.stat().st_size == 0:
+        msg = r.stderr.decode(errors="replace").strip().splitlines()
+        raise ForensicsError(f"journalctl could not read it: {msg[-1] if msg else 'exit ' + str(r.returncode)}")
+    return dst
+
+
+class Ingester:
+    """Ingests candidates into an open database, one transaction per file."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, options: Options, work: Path):
+        self.con, self.opts, self.work = con, options, work
+        if options.format and options.format not in parsers.FORMATS:
+            raise ForensicsError(f"unknown format {options.format!r}; 'forensics formats' lists them")
+        if options.tz:
+            try:
+                zone(options.tz)
+            except BadZone as e:
+                raise ForensicsError(str(e))
+
+    # -- files table ------------------------------------------------------------------------
+    def _next_file_id(self) -> int:
+        return self.con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
+
+    def _record(self, cand: Candidate, res: FileResult, sha: str | None = None, nbytes: int | None = None,
+                tz: str | None = None) -> None:
+        """A files row for a file that yields no events (skipped or failed), replacing an older such row."""
+        self.con.execute("DELETE FROM files WHERE path = ? AND status IN ('skipped', 'error')", [cand.path])
+        res.file_id = self._next_file_id()
+        self.con.execute(
+            "INSERT INTO files BY NAME SELECT ? AS file_id, ? AS path, ? AS abspath, ? AS sha256, ? AS bytes, "
+            "? AS format, ? AS host, ? AS tz, 0 AS lines, 0 AS events, 0 AS rejected, ? AS status, ? AS note, "
+            "now() AS ingested_at",
+            [res.file_id, cand.path, str(cand.abspath), sha, nbytes, res.format, res.host, tz, res.status, res.note])
+
+    # -- one file ---------------------------------------------------------------------------
+    def ingest(self, cand: Candidate) -> FileResult:
+        res = FileResult(cand.path, host=self.opts.host or cand.host)
+        fdir = Path(tempfile.mkdtemp(dir=self.work))
+        try:
+            res = self._ingest(cand, res, fdir)
+        except ForensicsError as e:
+            res.status, res.note = "error", str(e)
+        except (duckdb.Error, ValueError, OSError) as e:
+            # a fault of ours or of DuckDB on this file: recorded, and the other files go on
+            res.status, res.note = "error", f"internal error: {type(e).__name__}: {str(e).splitlines()[0][:300]}"
+        else:
+            return res
+        finally:
+            shutil.rmtree(fdir, ignore_errors=True)
+        self._record(cand, res)
+        return res
+
+    def _ingest(self, cand: Candidate, res: FileResult, fdir: Path) -> FileResult:
+        prev = self.con.execute(
+            "SELECT file_id, sha256, bytes, lines, events, rejected, format FROM files "
+            "WHERE path = ? AND status IN ('ingested', 'partial') ORDER BY file_id DESC LIMIT 1",
+            [cand.path]).fetchone()
+        restart_line = None
+        if prev:
+            # re-read from the first line of the last record: it may have been incomplete
+            restart_line = self.con.execute(
+                "SELECT least(coalesce((SELECT min(line) FROM events WHERE file_id = $f AND line_end >= $n), $n + 1),"
+                " coalesce((SELECT min(line) FROM rejects WHERE file_id = $f AND line >= $n), $n + 1))",
+                {"f": prev[0], "n": prev[3]}).fetchone()[0]
+        try:
+            sc = scan(cand.abspath, fdir, prev[2] if prev else None, restart_line)
+        except OSError as e:
+            res.status, res.note = "error", f"cannot read: {e.strerror or e}"
+            self._record(cand, res)
+            return res
+        same = self.con.execute("SELECT path FROM files WHERE sha256 = ? AND status IN ('ingested', 'partial')",
+                                [sc.sha256]).fetchone()
+        if same:
+            res.status = "unchanged"
+            res.note = "already in the database" + ("" if same[0] == cand.path else f" as {same[0]}")
+            return res
+        if sc.bytes == 0:
+            res.status, res.note = "skipped", "empty file"
+            self._record(cand, res, sc.sha256, 0)
+            return res
+        content = sc.copy or cand.abspath
+        fmt = self.opts.format
+        source = None
+        if sc.head.startswith(JOURNAL_MAGIC):
+            res.format = "journal_native"
+            try:
+                content = native_to_export(content, fdir)
+            except ForensicsError as e:
+                res.status, res.note = "error", f"native journal: {e}"
+                self._record(cand, res, sc.sha256, sc.bytes)
+                return res
+            fmt, source = "journal_export", "journal_native"
+            sc2 = scan(content, fdir)
+            sc.lines, sc.clean = sc2.lines, sc2.clean
+        elif fmt is None:
+            fmt = parsers.sniff(sc.head)
+            if fmt is None:
+                binary = b"\x00" in sc.head[:8192] or _looks_binary(sc.head)
+                res.status = "skipped"
+                res.note = ("binary file, not a log" if binary else
+                            "format not recognised (force one with --format; 'forensics formats' lists them)")
+                self._record(cand, res, sc.sha256, sc.bytes)
+                return res
+        res.format = source or fmt
+        module = parsers.FORMATS[fmt]
+        append = bool(prev and sc.prefix_sha256 == prev[1] and sc.bytes > prev[2]
+                      and prev[6] == res.format and sc.restart_offset is not None)
+        tz_name = self.opts.tz or cand.tz or "UTC"
+        try:
+            tz = zone(tz_name)
+        except BadZone:
+            tz_name, tz = "UTC", zone("UTC")
+        mtime = datetime.fromtimestamp(cand.abspath.stat().st_mtime, timezone.utc)
+        ctx = Context(path=cand.path, tz=tz, year=self.opts.year, mtime=mtime, host=res.host)
+        host = res.host
+        con = self.con
+        con.begin()
+        try:
+            if append:
+                file_id = prev[0]
+                con.execute("DELETE FROM events WHERE file_id = ? AND line >= ?", [file_id, restart_line])
+                con.execute("DELETE FROM rejects WHERE file_id = ? AND line >= ?", [file_id, restart_line])
+                first_ordinal = con.execute("SELECT coalesce(max(event_id) & 4294967295, 0) FROM events "
+                                            "WHERE file_id = ?", [file_id]).fetchone()[0]
+                start, offset = restart_line, sc.restart_offset
+            else:
+                file_id = self._next_file_id()
+                con.execute("INSERT INTO files BY NAME SELECT ? AS file_id, ? AS path, ? AS abspath, ? AS format, "
+                            "? AS host, ? AS tz, 'ingested' AS status, now() AS ingested_at",
+                            [file_id, cand.path, str(cand.abspath), res.format, host, tz_name])
+                first_ordinal, start, offset = 0, 1, 0
+            res.file_id = file_id
+            if getattr(module, "BULK", None) is not None:
+                target = content
+                if not sc.clean or offset:
+                    target = fdir / "clean.txt"
+                    clean_copy(content, target, offset)
+                bulkload.load(con, module.BULK, str(target), file_id, res.format, host, start, first_ordinal)
+            else:
+                with open(content, "rb") as f:
+                    f.seek(offset)
+                    loader = Loader(con, file_id, res.format, host, first_ordinal, spool_dir=str(fdir))
+                    loader.load(module.parse(f, ctx, start))
+            ev, rj, covered = con.execute(
+                "SELECT (SELECT count(*) FROM events WHERE file_id = $f), "
+                "(SELECT count(*) FROM rejects WHERE file_id = $f), "
+                "(SELECT coalesce(sum(line_end - line + 1), 0) FROM events WHERE file_id = $f)",
+                {"f": file_id}).fetchone()
+            note = sc.truncated or ""
+            if covered + rj != sc.lines:
+                note = (note + "; " if note else "") + f"{sc.lines - covered - rj} lines not accounted for"
+            main_host = con.execute("SELECT host FROM events WHERE file_id = ? AND host IS NOT NULL "
+                                    "GROUP BY host ORDER BY count(*) DESC LIMIT 1", [file_id]).fetchone()
+            res.host = main_host[0] if main_host else host
+            status = "partial" if sc.truncated else "ingested"
+            con.execute("UPDATE files SET sha256 = ?, bytes = ?, lines = ?, events = ?, rejected = ?, status = ?, "
+                        "note = ?, host = ?, ingested_at = now() WHERE file_id = ?",
+                        [sc.sha256, sc.bytes, sc.lines, ev, rj, status, note or None, res.host, file_id])
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+        res.lines, res.events, res.rejected, res.note = sc.lines, ev, rj, note
+        res.status = "partial" if sc.truncated else ("appended" if append else "ingested")
+        if append:
+            res.note = f"grew: read from line {start}" + (f"; {note}" if note else "")
+        return res
+
+
+def _looks_binary(head: bytes) -> bool:
+    sample = head[:8192]
+    if not sample:
+        return False
+    text = sum(1 for b in sample if b >= 32 or b in (9, 10, 13))
+    return text / len(sample) < 0.9
+
+
+def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Options,
+                 on_file: Callable[[Candidate, FileResult | None], None] | None = None
+                 ) -> tuple[list[FileResult], list[str]]:
+    """Ingest every file under ``paths``; returns the per-file results and the paths that were not there."""
+    cands, errors = discover(paths)
+    work = Path(tempfile.mkdtemp(prefix="forensics-"))
+    try:
+        ing = Ingester(con, options, work)
+        results = []
+        for c in cands:
+            if on_file:
+                on_file(c, None)
+            r = ing.ingest(c)
+            results.append(r)
+            if on_file:
+                on_file(c, r)
+        return results, errors
+    finally:
+        shutil.rmtree(work, ignore_errors=True)

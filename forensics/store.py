@@ -1,0 +1,166 @@
+"""The DuckDB file: tables files, events, rejects, and the batched writers.
+
+Rows reach DuckDB in bulk: Python-parsed events are spooled to a temporary
+CSV file and loaded with one ``read_csv`` per batch; bulk formats are parsed
+by DuckDB itself (see bulkload).  Nothing is inserted row by row.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import duckdb
+
+from parsers.model import EVENT_COLUMNS, FILE_COLUMNS, REJECT_COLUMNS, Event, Reject
+
+from . import ForensicsError
+
+DEFAULT_DB = "forensics.duckdb"
+BATCH = 100_000
+
+
+def ddl(name: str, columns: list[tuple[str, str, str]]) -> str:
+    cols = ",\n  ".join(f"{n} {t}" for n, t, _ in columns)
+    return f"CREATE TABLE IF NOT EXISTS {name} (\n  {cols}\n)"
+
+
+def _comments(name: str, columns: list[tuple[str, str, str]]) -> list[str]:
+    return [f"COMMENT ON COLUMN {name}.{n} IS '{doc.replace(chr(39), chr(39) * 2)}'" for n, _, doc in columns]
+
+
+def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+    """Open the database; a lock held by another process is a one-line error."""
+    path = str(path)
+    if read_only and not os.path.exists(path):
+        raise ForensicsError(f"no database at {path}: run 'forensics ingest BUNDLE --db {path}' first")
+    try:
+        con = duckdb.connect(path, read_only=read_only)
+    except duckdb.IOException as e:
+        msg = str(e)
+        if "lock" in msg.lower():
+            holder = re.search(r"held in (.+?) \(PID (\d+)\)", msg)
+            who = f" ({holder.group(1)}, pid {holder.group(2)})" if holder else ""
+            raise ForensicsError(f"database {path} is in use by another process{who}; wait for it or use another --db")
+        raise ForensicsError(f"cannot open database {path}: {msg.splitlines()[0]}")
+    except duckdb.Error as e:
+        raise ForensicsError(f"cannot open database {path}: {str(e).splitlines()[0]}")
+    con.execute("SET TimeZone = 'UTC'")
+    if not read_only:
+        create_schema(con)
+    return con
+
+
+def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    fresh = not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events'").fetchall()
+    con.execute(ddl("files", FILE_COLUMNS))
+    con.execute(ddl("events", EVENT_COLUMNS))
+    con.execute(ddl("rejects", REJECT_COLUMNS))
+    if fresh:
+        for name, cols in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS), ("rejects", REJECT_COLUMNS)):
+            for stmt in _comments(name, cols):
+                con.execute(stmt)
+
+
+# The spool file's columns, in order; source and file_id are constants of the load.
+_SPOOL = ["event_id", "ts_us", "ts_quality", "host", "kind", "severity", "unit", "process", "pid",
+          "message", "line", "line_end", "attrs"]
+_SPOOL_TYPES = {"event_id": "BIGINT", "ts_us": "BIGINT", "severity": "TINYINT", "pid": "INTEGER",
+                "line": "INTEGER", "line_end": "INTEGER"}
+
+
+def _csv_columns(names: list[str]) -> str:
+    return "{" + ", ".join(f"'{n}': '{_SPOOL_TYPES.get(n, 'VARCHAR')}'" for n in names) + "}"
+
+
+def _read_spool(path: str, names: list[str]) -> str:
+    return (f"read_csv('{path}', header=false, columns={_csv_columns(names)}, quote='\"', escape='\"', "
+            f"auto_detect=false, strict_mode=false, null_padding=false, nullstr='\\N')")
+
+
+class Loader:
+    """Writes one file's Event and Reject records to the database in batches."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, file_id: int, source: str, host: str,
+                 first_ordinal: int = 0, spool_dir: str | None = None):
+        self.con, self.file_id, self.source, self.host = con, file_id, source, host
+        self.ordinal = first_ordinal
+        self.events = self.rejects = self.lines_in_events = 0
+        self.spool_dir = spool_dir
+
+    def load(self, records: Iterable[Event | Reject], progress=None) -> None:
+        ev_rows: list[tuple] = []
+        rj_rows: list[tuple] = []
+        base = self.file_id << 32
+        dumps = json.dumps
+        n = 0
+        for r in records:
+            if type(r) is Event:
+                self.ordinal += 1
+                msg = r.message
+                if "\x00" in msg:
+                    msg = msg.replace("\x00", "\ufffd")
+                ev_rows.append((base + self.ordinal, r.ts_us, r.ts_quality, r.host, r.kind, r.severity,
+                                r.unit, r.process, r.pid, msg, r.line, r.line_end,
+                                dumps(r.attrs, ensure_ascii=False) if r.attrs else None))
+                self.lines_in_events += r.line_end - r.line + 1
+                if len(ev_rows) >= BATCH:
+                    self._flush_events(ev_rows)
+                    ev_rows = []
+                    if progress:
+                        progress()
+            else:
+                rj_rows.append((self.file_id, r.line, r.reason, r.text.replace("\x00", "\ufffd")))
+                if len(rj_rows) >= BATCH:
+                    self._flush_rejects(rj_rows)
+                    rj_rows = []
+            n += 1
+        if ev_rows:
+            self._flush_events(ev_rows)
+        if rj_rows:
+            self._flush_rejects(rj_rows)
+
+    def _spool(self, rows: list[tuple]) -> str:
+        fd, path = tempfile.mkstemp(suffix=".csv", prefix="forensics-", dir=self.spool_dir)
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
+            w = csv.writer(f, lineterminator="\n")
+            w.writerows([tuple("\\N" if v is None else v for v in row) for row in rows])
+        return path
+
+    def _flush_events(self, rows: list[tuple]) -> None:
+        path = self._spool(rows)
+        try:
+            self.con.execute(f"""
+                INSERT INTO events BY NAME
+                SELECT event_id, make_timestamp(ts_us)::TIMESTAMPTZ AS ts, ts_quality,
+                       coalesce(host, $host) AS host, $source AS source, kind, severity, unit, process, pid,
+                       message, $file_id AS file_id, line, line_end, attrs::JSON AS attrs
+                FROM {_read_spool(path, _SPOOL)}""", {"host": self.host, "source": self.source,
+                                                    "file_id": self.file_id})
+        finally:
+            os.unlink(path)
+        self.events += len(rows)
+
+    def _flush_rejects(self, rows: list[tuple]) -> None:
+        path = self._spool(rows)
+        try:
+            self.con.execute(f"INSERT INTO rejects SELECT * FROM "
+                             f"{_read_spool(path, ['file_id', 'line', 'reason', 'text'])}")
+        finally:
+            os.unlink(path)
+        self.rejects += len(rows)
+
+
+def rows_as_dicts(con: duckdb.DuckDBPyConnection, query: str, params=None) -> Iterator[dict]:
+    cur = con.execute(query, params or [])
+    names = [d[0] for d in cur.description]
+    for row in cur.fetchall():
+        yield dict(zip(names, row))
+
+
+def db_path(p: str | None) -> Path:
+    return Path(p or DEFAULT_DB)

@@ -1,0 +1,32 @@
+"""Format modules: each says what it is (NAME, DESCRIPTION, SAMPLE, sniff)
+and turns a file into events, either with ``parse(raw, ctx, start)`` (a
+generator of Event and Reject records) or with a ``BULK`` spec that the
+store runs inside DuckDB.  This package imports neither DuckDB nor
+forensics.
+"""
+from __future__ import annotations
+
+from . import journal_export, journal_json, journal_short, nginx_access, syslog
+
+# Sniffing order matters only on ties: more specific formats first.
+MODULES = [journal_export, journal_json, journal_short, nginx_access, syslog]
+FORMATS = {m.NAME: m for m in MODULES}
+
+
+def head_lines(head: bytes, limit: int = 30) -> list[str]:
+    """The first lines of a file's head, decoded leniently, without their newlines."""
+    lines = head.split(b"\n")[:limit]
+    if len(lines) > 1 and len(head) >= 65536:
+        lines = lines[:-1]  # the last one may be cut
+    return [l.rstrip(b"\r").decode("utf-8", "replace") for l in lines]
+
+
+def sniff(head: bytes) -> str | None:
+    """The name of the format that fits these first bytes best, or None."""
+    lines = head_lines(head)
+    best, best_score = None, 0
+    for m in MODULES:
+        score = m.sniff(lines)
+        if score > best_score:
+            best, best_score = m.NAME, score
+    return best

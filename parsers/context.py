@@ -1,0 +1,49 @@
+"""What a parser knows about the file it reads, besides its lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import BinaryIO, Iterator
+
+from .timeutil import UTC, LocalClock, YearGuesser
+
+
+@dataclass
+class Context:
+    path: str = "-"
+    tz: tzinfo = UTC
+    tz_assumed: bool = True         # the zone is a default, not read from the bundle or --tz
+    year: int | None = None         # --year: the year of a year-less file's first line
+    mtime: datetime | None = None   # the file's modification time, for year inference
+    host: str | None = None         # the host the pipeline will fill in where the record has none
+    extra: dict = field(default_factory=dict)
+
+    def clock(self) -> LocalClock:
+        return LocalClock(self.tz)
+
+    def years(self) -> YearGuesser:
+        return YearGuesser(self.mtime, self.year)
+
+    @property
+    def local_quality(self) -> str:
+        """ts_quality of a wall time read in this context's zone."""
+        return "zone_assumed" if self.tz_assumed else "exact"
+
+
+def text_lines(raw: BinaryIO, start: int = 1) -> Iterator[tuple[int, str]]:
+    """(line number, text) for each line of a binary stream.
+
+    The newline (and a CR before it) is dropped; invalid UTF-8 becomes U+FFFD
+    and NUL becomes U+FFFD, so a line is never lost for its bytes.
+    """
+    n = start - 1
+    for n, b in enumerate(raw, start):
+        if b.endswith(b"\n"):
+            b = b[:-2] if b.endswith(b"\r\n") else b[:-1]
+        try:
+            s = b.decode("utf-8")
+        except UnicodeDecodeError:
+            s = b.decode("utf-8", "replace")
+        if "\x00" in s:
+            s = s.replace("\x00", "\ufffd")
+        yield n, s

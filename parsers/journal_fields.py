@@ -1,0 +1,77 @@
+"""Journal fields -> event columns, shared by journal_json, journal_export and native journals.
+
+>>> e = to_event({"__REALTIME_TIMESTAMP": "1716906912000000", "_HOSTNAME": "vps1",
+...     "_COMM": "systemd", "_PID": "1", "PRIORITY": "3", "UNIT": "nest-api.service",
+...     "_SYSTEMD_UNIT": "init.scope", "_BOOT_ID": "26d7", "__MONOTONIC_TIMESTAMP": "8780",
+...     "MESSAGE": "nest-api.service: Failed with result 'oom-kill'."}, 7, 30)
+>>> e.kind, e.unit, e.attrs["result"], e.attrs["boot_id"], e.attrs["monotonic_us"]
+('service_failed', 'nest-api.service', 'oom-kill', '26d7', 8780)
+"""
+from __future__ import annotations
+
+from .model import Event, Reject
+from .systemd import classify
+
+# journal field -> attrs key, kept for clock alignment and for SQL
+_KEEP = {
+    "_BOOT_ID": "boot_id",
+    "_TRANSPORT": "transport",
+    "SYSLOG_IDENTIFIER": "identifier",
+    "MESSAGE_ID": "message_id",
+    "_SYSTEMD_CGROUP": "cgroup",
+    "EXIT_CODE": "exit_code",
+    "EXIT_STATUS": "exit_status",
+}
+_KEEP_INT = {
+    "__MONOTONIC_TIMESTAMP": "monotonic_us",
+    "_SOURCE_MONOTONIC_TIMESTAMP": "source_monotonic_us",
+    "_SOURCE_REALTIME_TIMESTAMP": "source_realtime_us",
+    "_UID": "uid",
+}
+
+
+def _int(v: str | None) -> int | None:
+    if v is None:
+        return None
+    try:
+        return int(v)
+    except ValueError:
+        return None
+
+
+def to_event(f: dict[str, str], line: int, line_end: int) -> Event | Reject:
+    """One journal entry (field name -> text value) as an event."""
+    ts = _int(f.get("__REALTIME_TIMESTAMP")) or _int(f.get("_SOURCE_REALTIME_TIMESTAMP"))
+    message = f.get("MESSAGE")
+    if ts is None:
+        return Reject(line, "journal entry without __REALTIME_TIMESTAMP", message or "")
+    if message is None:
+        message = ""
+    attrs: dict = {}
+    for k, a in _KEEP.items():
+        v = f.get(k)
+        if v is not None:
+            attrs[a] = v
+    for k, a in _KEEP_INT.items():
+        v = _int(f.get(k))
+        if v is not None:
+            attrs[a] = v
+    process = f.get("_COMM") or f.get("SYSLOG_IDENTIFIER")
+    pid = _int(f.get("_PID") or f.get("SYSLOG_PID"))
+    unit = f.get("_SYSTEMD_UNIT")
+    if unit and unit.startswith("user@") and f.get("_SYSTEMD_USER_UNIT"):
+        unit = f["_SYSTEMD_USER_UNIT"]
+    kind = "log"
+    if f.get("_TRANSPORT") == "kernel":
+        process = "kernel"
+    elif process == "systemd" or f.get("SYSLOG_IDENTIFIER") == "systemd":
+        subject = f.get("UNIT") or f.get("USER_UNIT")
+        typed = classify(message, subject)
+        if typed:
+            kind, unit, extra = typed
+            attrs.update(extra)
+        elif subject:
+            unit = subject
+    return Event(ts, "exact", kind, message, line, line_end,
+                 host=f.get("_HOSTNAME"), severity=_int(f.get("PRIORITY")),
+                 unit=unit, process=process, pid=pid, attrs=attrs or None)

@@ -1,0 +1,99 @@
+"""systemd's own messages about units, as typed events.
+
+Shared by every format that carries systemd's messages (the journal in all
+its outputs, syslog files).  ``classify`` looks at one message from the
+systemd manager and says what it means.
+
+>>> classify("nest-api.service: Main process exited, code=killed, status=9/KILL")
+('process_exit', 'nest-api.service', {'code': 'killed', 'status': 9, 'signal': 'KILL'})
+>>> classify("nest-api.service: Scheduled restart job, restart counter is at 3.")
+('restart', 'nest-api.service', {'counter': 3})
+>>> classify("nest-api.service: Consumed 2min 3.101s CPU time, 1.9G memory peak.")[2]['bytes']
+2040109465
+>>> classify("Started Rotate log files.")
+('service_start', None, {'description': 'Rotate log files'})
+>>> classify("Reloading.") is None
+True
+"""
+from __future__ import annotations
+
+import re
+
+_UNIT = r"(?P<unit>[\w@:.\\-]+\.(?:service|scope|slice|socket|timer|mount|target|path|swap|device|automount))"
+
+# systemd's size formatting: 1.9G, 512.0M, 300K, 12B (binary multiples)
+_SIZE = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_SIGNALS = {1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS", 8: "FPE", 9: "KILL",
+            11: "SEGV", 13: "PIPE", 14: "ALRM", 15: "TERM", 31: "SYS"}
+
+
+def size_bytes(text: str) -> int | None:
+    m = re.fullmatch(r"(\d+(?:\.\d+)?)([BKMGT])", text.strip())
+    if not m:
+        return None
+    return int(float(m.group(1)) * _SIZE[m.group(2)])
+
+
+_RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in [
+    (_UNIT + r": Main process exited, code=(?P<code>\w+), status=(?P<status>\d+)(?:/(?P<name>[\w-]+))?", "process_exit"),
+    (_UNIT + r": (?:A process of this unit has been killed by the OOM killer|The kernel OOM killer killed some processes in this unit)", "oom_kill"),
+    (_UNIT + r": Failed with result '(?P<result>[\w-]+)'", "service_failed"),
+    (_UNIT + r": Unit entered failed state", "service_failed"),
+    (_UNIT + r": Scheduled restart job, restart counter is at (?P<counter>\d+)", "restart"),
+    (_UNIT + r": Start request repeated too quickly", "gave_up"),
+    (_UNIT + r": Consumed (?P<cpu>.*?) CPU time(?:, (?P<peak>[\d.]+[BKMGT]) memory peak)?(?:, (?P<swap>[\d.]+[BKMGT]) memory swap peak)?", "memory_sample"),
+    (_UNIT + r": Deactivated successfully", "service_stop"),
+    (r"Started (?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_start"),
+    (r"Stopped (?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_stop"),
+    (r"Failed to start (?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_failed"),
+]]
+
+
+def classify(message: str, unit: str | None = None) -> tuple[str, str | None, dict] | None:
+    """(kind, unit, attrs) for a message of the systemd manager, or None for an ordinary line.
+
+    ``unit`` is the unit the record names (the journal's UNIT= field), used
+    where the message itself names none (``Started Nest API.``).
+    """
+    for rx, kind in _RULES:
+        m = rx.match(message)
+        if not m:
+            continue
+        g = m.groupdict()
+        u = g.get("unit") or unit
+        attrs: dict = {}
+        if kind == "process_exit":
+            status = int(g["status"])
+            attrs = {"code": g["code"], "status": status}
+            if g["code"] in ("killed", "dumped"):
+                attrs["signal"] = g["name"] or _SIGNALS.get(status, str(status))
+            elif g["name"]:
+                attrs["status_name"] = g["name"]
+        elif kind == "service_failed":
+            if g.get("result"):
+                attrs["result"] = g["result"]
+            elif "description" in g:
+                attrs = {"phase": "start", "description": g["description"]}
+            else:
+                attrs["result"] = "failed"
+        elif kind == "oom_kill":
+            attrs = {"reported_by": "systemd"}
+        elif kind == "restart":
+            attrs = {"counter": int(g["counter"])}
+        elif kind == "memory_sample":
+            attrs = {"cpu_time": g["cpu"]}
+            if g["peak"]:
+                attrs.update(metric="memory_peak", bytes=size_bytes(g["peak"]))
+                if g["swap"]:
+                    attrs["swap_peak_bytes"] = size_bytes(g["swap"])
+            else:
+                return "log", u, attrs
+        elif "description" in g and g["description"] is not None:
+            attrs = {"description": g["description"]}
+        return kind, u, attrs
+    return None
+
+
+def is_manager(process: str | None) -> bool:
+    """Whether a record comes from the systemd manager (system or user), whose messages classify() reads."""
+    return process == "systemd"
