@@ -50,6 +50,10 @@ def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPy
     except duckdb.Error as e:
         raise ForensicsError(f"cannot open database {path}: {str(e).splitlines()[0]}")
     con.execute("SET TimeZone = 'UTC'")
+    con.execute("SET enable_progress_bar = false")
+    if not read_only:
+        # keeps ingest's memory flat: DuckDB spills to disk past this
+        con.execute("SET memory_limit = '768MB'")
     if not read_only:
         create_schema(con)
     return con

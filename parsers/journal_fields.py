@@ -23,9 +23,8 @@ _KEEP = {
     "EXIT_STATUS": "exit_status",
 }
 _KEEP_INT = {
-    "__MONOTONIC_TIMESTAMP": "monotonic_us",
+    "__MONOTONIC_TIMESTAMP": "monotonic_us",        # of the boot boot_id names, when journald received it
     "_SOURCE_MONOTONIC_TIMESTAMP": "source_monotonic_us",
-    "_SOURCE_REALTIME_TIMESTAMP": "source_realtime_us",
     "_UID": "uid",
 }
 
@@ -41,7 +40,9 @@ def _int(v: str | None) -> int | None:
 
 def to_event(f: dict[str, str], line: int, line_end: int) -> Event | Reject:
     """One journal entry (field name -> text value) as an event."""
-    ts = _int(f.get("__REALTIME_TIMESTAMP")) or _int(f.get("_SOURCE_REALTIME_TIMESTAMP"))
+    # as journalctl shows it: the time the source stamped, else the time journald received it
+    received = _int(f.get("__REALTIME_TIMESTAMP"))
+    ts = _int(f.get("_SOURCE_REALTIME_TIMESTAMP")) or received
     message = f.get("MESSAGE")
     if ts is None:
         return Reject(line, "journal entry without __REALTIME_TIMESTAMP", message or "")
@@ -56,7 +57,12 @@ def to_event(f: dict[str, str], line: int, line_end: int) -> Event | Reject:
         v = _int(f.get(k))
         if v is not None:
             attrs[a] = v
-    process = f.get("_COMM") or f.get("SYSLOG_IDENTIFIER")
+    # the identifier is what syslog files and journalctl's text outputs show; _COMM is kept where it differs
+    if received is not None and received != ts:
+        attrs["received_us"] = received
+    process = f.get("SYSLOG_IDENTIFIER") or f.get("_COMM")
+    if f.get("_COMM") and f["_COMM"] != process:
+        attrs["comm"] = f["_COMM"]
     pid = _int(f.get("_PID") or f.get("SYSLOG_PID"))
     unit = f.get("_SYSTEMD_UNIT")
     if unit and unit.startswith("user@") and f.get("_SYSTEMD_USER_UNIT"):

@@ -43,8 +43,8 @@ _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in [
     (_UNIT + r": Start request repeated too quickly", "gave_up"),
     (_UNIT + r": Consumed (?P<cpu>.*?) CPU time(?:, (?P<peak>[\d.]+[BKMGT]) memory peak)?(?:, (?P<swap>[\d.]+[BKMGT]) memory swap peak)?", "memory_sample"),
     (_UNIT + r": Deactivated successfully", "service_stop"),
-    (r"Started (?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_start"),
-    (r"Stopped (?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_stop"),
+    (r"Started (?!target )(?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_start"),
+    (r"Stopped (?!target )(?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_stop"),
     (r"Failed to start (?:" + _UNIT + r" - )?(?P<description>.*?)\.?$", "service_failed"),
 ]]
 

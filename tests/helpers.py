@@ -1,0 +1,38 @@
+"""Shared by the tests: where the real samples are, and ingesting into a fresh database."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from forensics.ingest import Options, ingest_paths
+from forensics.store import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT.parent / "shared" / "samples"
+CORPUS = ROOT / "corpus"
+
+
+def sample(rel: str) -> Path:
+    """A file of ../shared/samples; the test is skipped where that folder is absent."""
+    p = SAMPLES / rel
+    if not p.exists():
+        pytest.skip(f"{p} not present (../shared/samples is only beside a development checkout)")
+    return p
+
+
+def ingest(tmp_path: Path, *paths, **opts):
+    """Ingest into a fresh database; returns (connection, results)."""
+    con = connect(tmp_path / "t.duckdb")
+    results, missing = ingest_paths(con, [str(p) for p in paths], Options(**opts))
+    assert not missing
+    return con, results
+
+
+def accounted(con, file_id: int) -> tuple[int, int]:
+    """(lines the files table says were read, lines inside events + rejected lines)."""
+    lines = con.execute("SELECT lines FROM files WHERE file_id = ?", [file_id]).fetchone()[0]
+    inside = con.execute("SELECT coalesce(sum(line_end - line + 1), 0) FROM events WHERE file_id = ?",
+                         [file_id]).fetchone()[0]
+    rej = con.execute("SELECT count(*) FROM rejects WHERE file_id = ?", [file_id]).fetchone()[0]
+    return lines, inside + rej
