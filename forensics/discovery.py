@@ -28,11 +28,23 @@ class Candidate:
     tz: str | None         # the zone the bundle says its host is in
 
 
-def _host_dirs(root: Path) -> list[Path]:
-    """Sub-folders of ``root`` that look like one host each (a multi-host bundle)."""
-    subs = [p for p in sorted(root.iterdir()) if p.is_dir() and p.name not in SKIP_DIRS]
-    hosts = [p for p in subs if p.name.lower() not in LAYOUT_DIRS and not p.name.startswith(".")]
-    return hosts if len(hosts) >= 2 and len(hosts) == len([p for p in subs if not p.name.startswith(".")]) else []
+def host_folders(folder: Path) -> list[Path]:
+    """The folders of ``folder`` that each hold one host's logs.
+
+    A folder holding only folders that are not parts of a log layout (``web1/``,
+    ``db1/`` or ``incident-42/web1/``) is a bundle of hosts, looked into
+    recursively; any other folder (one with ``var/``, ``.pm2/`` or log files of
+    its own) is one host.
+    """
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return [folder]
+    subs = [p for p in entries if p.is_dir() and p.name not in SKIP_DIRS]
+    files = [p for p in entries if p.is_file() and not _skip(p.name)]
+    if subs and not files and all(p.name.lower() not in LAYOUT_DIRS and not p.name.startswith(".") for p in subs):
+        return [h for p in subs for h in host_folders(p)]
+    return [folder]
 
 
 def _read_first_line(p: Path) -> str | None:
@@ -90,11 +102,9 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
             continue
         root = p.resolve()
         shown_base = Path(arg.rstrip("/") or "/")
-        hosts = _host_dirs(root)
-        groups = [(h, h.name) for h in hosts] if hosts else [(root, None)]
-        for folder, host_dir in groups:
+        for folder in host_folders(root):
             stated_host, tz = bundle_facts(folder)
-            host = stated_host or host_dir or (root.name if root.name.lower() not in LAYOUT_DIRS else None)
+            host = stated_host or (folder.name if folder.name.lower() not in LAYOUT_DIRS else None)
             for dirpath, dirnames, filenames in os.walk(folder):
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
                 for name in sorted(filenames, key=_rotation_key):

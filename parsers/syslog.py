@@ -3,7 +3,9 @@
 Two line layouts: the BSD one without a year (``May 28 14:35:12 vps1
 node[812]: text``, fractions allowed) and rsyslog's RFC 3339 high-precision
 one (``2024-05-28T14:35:12.123456+02:00 vps1 node[812]: text``).  The same
-engine reads journalctl's short outputs (see journal_short).
+engine reads journalctl's short outputs (see journal_short).  The event's
+message is what the program said, after the ``name[pid]:`` tag; time, host,
+process and pid have their own columns.
 
 >>> from parsers.testing import run
 >>> from parsers.context import Context
@@ -149,7 +151,7 @@ class LineReader:
             r = REPEATED.search(message)
             if r:
                 attrs["repeated"] = int(r.group(1))
-        return Event(ts, q, kind, line, n, n, host=None if host in _NO_HOST else host,
+        return Event(ts, q, kind, message, n, n, host=None if host in _NO_HOST else host,
                      unit=unit, process=process, pid=pid, attrs=attrs or None)
 
     def special(self, n: int, line: str) -> Event | Reject | None:
