@@ -29,7 +29,7 @@ import parsers
 from parsers.context import Context
 from parsers.timeutil import BadZone, zone
 
-from . import ForensicsError, bulkload
+from . import ForensicsError, bulkload, journal_load
 from .discovery import Candidate, discover
 from .store import Loader
 
@@ -312,7 +312,14 @@ class Ingester:
                             [file_id, cand.path, str(cand.abspath), res.format, host, tz_name])
                 first_ordinal, start, offset = 0, 1, 0
             res.file_id = file_id
-            if getattr(module, "BULK", None) is not None:
+            if fmt == "journal_export":
+                target = content
+                if not sc.clean or offset:
+                    # a binary field's length has NUL bytes, so a clean file has none to rewrite
+                    target = fdir / "export.txt"
+                    journal_load.textify(content, target, offset)
+                journal_load.load(con, str(target), file_id, res.format, host, start, first_ordinal)
+            elif getattr(module, "BULK", None) is not None:
                 target = content
                 if not sc.clean or offset:
                     target = fdir / "clean.txt"

@@ -6,11 +6,9 @@ by DuckDB itself (see bulkload).  Nothing is inserted row by row.
 """
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -19,6 +17,7 @@ import duckdb
 from parsers.model import EVENT_COLUMNS, FILE_COLUMNS, REJECT_COLUMNS, Event, Reject
 
 from . import ForensicsError
+from .ingest_util import spool_rows
 
 DEFAULT_DB = "forensics.duckdb"
 BATCH = 100_000
@@ -129,11 +128,7 @@ class Loader:
             self._flush_rejects(rj_rows)
 
     def _spool(self, rows: list[tuple]) -> str:
-        fd, path = tempfile.mkstemp(suffix=".csv", prefix="forensics-", dir=self.spool_dir)
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as f:
-            w = csv.writer(f, lineterminator="\n")
-            w.writerows([tuple("\\N" if v is None else v for v in row) for row in rows])
-        return path
+        return spool_rows(rows, self.spool_dir)
 
     def _flush_events(self, rows: list[tuple]) -> None:
         path = self._spool(rows)

@@ -12,21 +12,27 @@ from __future__ import annotations
 from .model import Event, Reject
 from .systemd import classify
 
-# journal field -> attrs key, kept for clock alignment and for SQL
-_KEEP = {
+# journal field -> attrs key, kept for clock alignment and for SQL.  The store's SQL
+# reading of export files (forensics.journal_load) is built from these same tables.
+KEEP_TEXT = {
     "_BOOT_ID": "boot_id",
     "_TRANSPORT": "transport",
-    "SYSLOG_IDENTIFIER": "identifier",
     "MESSAGE_ID": "message_id",
     "_SYSTEMD_CGROUP": "cgroup",
     "EXIT_CODE": "exit_code",
     "EXIT_STATUS": "exit_status",
 }
-_KEEP_INT = {
+KEEP_INT = {
     "__MONOTONIC_TIMESTAMP": "monotonic_us",        # of the boot boot_id names, when journald received it
     "_SOURCE_MONOTONIC_TIMESTAMP": "source_monotonic_us",
     "_UID": "uid",
 }
+
+
+# every field the mapping reads
+FIELDS = sorted({"__REALTIME_TIMESTAMP", "_SOURCE_REALTIME_TIMESTAMP", "MESSAGE", "SYSLOG_IDENTIFIER", "_COMM",
+                 "_PID", "SYSLOG_PID", "_SYSTEMD_UNIT", "_SYSTEMD_USER_UNIT", "_TRANSPORT", "UNIT", "USER_UNIT",
+                 "_HOSTNAME", "PRIORITY"} | set(KEEP_TEXT) | set(KEEP_INT))
 
 
 def _int(v: str | None) -> int | None:
@@ -49,17 +55,17 @@ def to_event(f: dict[str, str], line: int, line_end: int) -> Event | Reject:
     if message is None:
         message = ""
     attrs: dict = {}
-    for k, a in _KEEP.items():
+    for k, a in KEEP_TEXT.items():
         v = f.get(k)
         if v is not None:
             attrs[a] = v
-    for k, a in _KEEP_INT.items():
+    for k, a in KEEP_INT.items():
         v = _int(f.get(k))
         if v is not None:
             attrs[a] = v
-    # the identifier is what syslog files and journalctl's text outputs show; _COMM is kept where it differs
     if received is not None and received != ts:
         attrs["received_us"] = received
+    # the identifier is what syslog files and journalctl's text outputs show; _COMM is kept where it differs
     process = f.get("SYSLOG_IDENTIFIER") or f.get("_COMM")
     if f.get("_COMM") and f["_COMM"] != process:
         attrs["comm"] = f["_COMM"]
