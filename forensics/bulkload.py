@@ -12,6 +12,8 @@ from __future__ import annotations
 import duckdb
 import regex
 
+from .ingest_util import MAX_LINE
+
 _TYPES = {"int": "BIGINT", "float": "DOUBLE", "str": "VARCHAR"}
 
 
@@ -22,7 +24,7 @@ def _q(s: str) -> str:
 def raw_lines(path: str) -> str:
     """A DuckDB table function call reading ``path`` as one VARCHAR column ``l``, a row per line."""
     return (f"read_csv({_q(path)}, columns={{'l': 'VARCHAR'}}, delim='\\0', quote='', escape='', "
-            f"header=false, auto_detect=false, strict_mode=false, new_line='\\n')")
+            f"header=false, auto_detect=false, strict_mode=false, new_line='\\n', max_line_size={MAX_LINE})")
 
 
 def load(con: duckdb.DuckDBPyConnection, spec: dict, path: str, file_id: int, source: str,

@@ -55,9 +55,13 @@ def ingest(
     _summary(results, db)
     for m in missing:
         typer.echo(f"forensics: error: {m}", err=True)
-    if missing or not results:
-        if not results and not missing:
-            typer.echo("forensics: error: no files found", err=True)
+    failed = [r for r in results if r.status == "error"]
+    if failed:
+        typer.echo(f"forensics: error: {len(failed)} file{'s' if len(failed) > 1 else ''} could not be read "
+                   "(status error above); the others were ingested", err=True)
+    if not results and not missing:
+        typer.echo("forensics: error: no files found", err=True)
+    if missing or failed or not results:
         raise typer.Exit(1)
 
 
@@ -135,15 +139,12 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], li
     if rel is None:
         return [], []
     names = rel.columns
-    casts = []
-    for n, t in zip(names, rel.types):
-        q = '"' + n.replace('"', '""') + '"'
-        if str(t) == "TIMESTAMP WITH TIME ZONE":
-            casts.append(f"strftime({q}, '%Y-%m-%dT%H:%M:%S.%fZ') AS {q}")
-        else:
-            casts.append(q)
-    rows = rel.project(", ".join(casts)).fetchall() if casts else rel.fetchall()
-    return names, rows
+    if not any(str(t) == "TIMESTAMP WITH TIME ZONE" for t in rel.types):
+        return names, rel.fetchall()
+    # by position (#n), since two columns may share a name
+    casts = [f"strftime(#{i}, '%Y-%m-%dT%H:%M:%S.%fZ')" if str(t) == "TIMESTAMP WITH TIME ZONE" else f"#{i}"
+             for i, t in enumerate(rel.types, 1)]
+    return names, rel.project(", ".join(casts)).fetchall()
 
 
 @app.command()

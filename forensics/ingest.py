@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import bz2
 import codecs
-import gzip
 import hashlib
 import lzma
 import os
@@ -73,15 +72,72 @@ class Scan:
     restart_offset: int | None = None  # byte offset of line `restart_line`
 
 
-def _opener(f: BinaryIO) -> tuple[str | None, BinaryIO]:
+class Decompressed:
+    """Reads a gzip, bzip2 or xz stream incrementally, keeping every byte the decompressor gives
+    even when the input ends early (where the standard file objects drop their last chunk).
+    Concatenated members (``cat a.gz b.gz``) are read one after the other."""
+
+    def __init__(self, raw: BinaryIO, kind: str):
+        self.raw, self.kind = raw, kind
+        self.dec = self._new()
+        self.done = False
+
+    def _new(self):
+        if self.kind == "gzip":
+            return zlib.decompressobj(wbits=31)
+        if self.kind == "bzip2":
+            return bz2.BZ2Decompressor()
+        return lzma.LZMADecompressor()
+
+    def read(self, size: int) -> bytes:
+        """Up to about ``size`` bytes; b"" at the end. Raises EOFError where the input ends early."""
+        out = []
+        got = 0
+        while got < size and not self.done:
+            data = self.raw.read(CHUNK)
+            if not data:
+                if not self.dec.eof:
+                    tail = self.dec.flush() if self.kind == "gzip" else b""
+                    if tail:
+                        out.append(tail)
+                    self.done = True
+                    self.error = f"{self.kind} data ends early (truncated file?)"
+                    break
+                self.done = True
+                break
+            while data:
+                chunk = self.dec.decompress(data)
+                out.append(chunk)
+                got += len(chunk)
+                if self.dec.eof:
+                    data = self.dec.unused_data
+                    if data.strip(b"\x00"):
+                        self.dec = self._new()   # the next member
+                        continue
+                    data = b""
+                    # the member ended with the input consumed so far; a next member may follow
+                    nxt = self.raw.read(1)
+                    if not nxt:
+                        self.done = True
+                    else:
+                        self.dec = self._new()
+                        data = nxt
+                else:
+                    data = b""
+        return b"".join(out)
+
+    error: str | None = None
+
+
+def _opener(f: BinaryIO) -> tuple[str | None, object]:
     magic = f.read(6)
     f.seek(0)
     if magic[:2] == b"\x1f\x8b":
-        return "gzip", gzip.GzipFile(fileobj=f)
+        return "gzip", Decompressed(f, "gzip")
     if magic[:3] == b"BZh":
-        return "bzip2", bz2.BZ2File(f)
+        return "bzip2", Decompressed(f, "bzip2")
     if magic == b"\xfd7zXZ\x00":
-        return "xz", lzma.LZMAFile(f)
+        return "xz", Decompressed(f, "xz")
     return None, f
 
 
@@ -104,9 +160,11 @@ def scan(path: Path, work: Path, prefix_bytes: int | None = None, restart_line: 
                 try:
                     chunk = stream.read(CHUNK)
                 except (EOFError, OSError, zlib.error, lzma.LZMAError) as e:
-                    s.truncated = f"{kind} data ends early or is corrupt after {s.bytes} bytes ({e})"
+                    s.truncated = f"{kind} data is corrupt after {s.bytes} bytes ({e})"
                     break
                 if not chunk:
+                    if kind and stream.error:
+                        s.truncated = f"{stream.error}: read {s.bytes} bytes"
                     break
                 if len(s.head) < 65536:
                     s.head += chunk[: 65536 - len(s.head)]
@@ -257,7 +315,7 @@ class Ingester:
             res.note = "already in the database" + ("" if same[0] == cand.path else f" as {same[0]}")
             return res
         if sc.bytes == 0:
-            res.status, res.note = "skipped", "empty file"
+            res.status, res.note = "skipped", sc.truncated or "empty file"
             self._record(cand, res, sc.sha256, 0)
             return res
         content = sc.copy or cand.abspath
@@ -306,6 +364,7 @@ class Ingester:
                                             "WHERE file_id = ?", [file_id]).fetchone()[0]
                 start, offset = restart_line, sc.restart_offset
             else:
+                con.execute("DELETE FROM files WHERE path = ? AND status IN ('skipped', 'error')", [cand.path])
                 file_id = self._next_file_id()
                 con.execute("INSERT INTO files BY NAME SELECT ? AS file_id, ? AS path, ? AS abspath, ? AS format, "
                             "? AS host, ? AS tz, 'ingested' AS status, now() AS ingested_at",

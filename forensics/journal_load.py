@@ -24,7 +24,7 @@ from parsers import journal_fields as jf
 from parsers.systemd import classify
 
 from .bulkload import _q, raw_lines
-from .ingest_util import spool_rows
+from .ingest_util import read_spool, spool_rows
 
 PAD = b"__FORENSICS_PAD=\n"
 NL = "\ue00a"            # stands for a newline inside a rewritten binary value
@@ -191,8 +191,7 @@ def classify_systemd(con: duckdb.DuckDBPyConnection, file_id: int, first_line: i
         con.execute(f"""
             UPDATE events SET kind = t.kind, unit = t.unit,
                    attrs = CAST(json_merge_patch(coalesce(events.attrs, '{{}}'), coalesce(t.extra, '{{}}')) AS JSON)
-            FROM read_csv('{path}', header=false, columns={{'event_id': 'BIGINT', 'kind': 'VARCHAR',
-                 'unit': 'VARCHAR', 'extra': 'VARCHAR'}}, quote='"', escape='"', auto_detect=false, nullstr='\\N') t
+            FROM {read_spool(path, {'event_id': 'BIGINT', 'kind': 'VARCHAR', 'unit': 'VARCHAR', 'extra': 'VARCHAR'})} t
             WHERE events.event_id = t.event_id""")
     finally:
         Path(path).unlink()

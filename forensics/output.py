@@ -9,6 +9,24 @@ from typing import Any
 FORMATS = ("table", "json", "csv")
 
 
+def _unique(names: list[str]) -> list[str]:
+    """Names made unique for JSON objects: a second 'line' becomes 'line_2'."""
+    seen: dict[str, int] = {}
+    out = []
+    for n in names:
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n}_{seen[n]}")
+    return out
+
+
+def _plain(v: Any):
+    """JSON for what json cannot write itself: decimals as numbers, the rest as text."""
+    from decimal import Decimal
+    if isinstance(v, Decimal):
+        return float(v)
+    return str(v)
+
+
 def _cell(v: Any) -> str:
     if v is None:
         return ""
@@ -18,7 +36,8 @@ def _cell(v: Any) -> str:
 
 def render(names: list[str], rows: list[tuple], fmt: str, max_width: int = 80) -> str:
     if fmt == "json":
-        return json.dumps([dict(zip(names, r)) for r in rows], default=str, ensure_ascii=False, indent=1)
+        keys = _unique(names)
+        return json.dumps([dict(zip(keys, r)) for r in rows], default=_plain, ensure_ascii=False, indent=1)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")

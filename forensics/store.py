@@ -17,7 +17,7 @@ import duckdb
 from parsers.model import EVENT_COLUMNS, FILE_COLUMNS, REJECT_COLUMNS, Event, Reject
 
 from . import ForensicsError
-from .ingest_util import spool_rows
+from .ingest_util import read_spool, spool_rows
 
 DEFAULT_DB = "forensics.duckdb"
 BATCH = 100_000
@@ -73,16 +73,11 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 _SPOOL = ["event_id", "ts_us", "ts_quality", "host", "kind", "severity", "unit", "process", "pid",
           "message", "line", "line_end", "attrs"]
 _SPOOL_TYPES = {"event_id": "BIGINT", "ts_us": "BIGINT", "severity": "TINYINT", "pid": "INTEGER",
-                "line": "INTEGER", "line_end": "INTEGER"}
+                "line": "INTEGER", "line_end": "INTEGER", "file_id": "INTEGER"}
 
 
-def _csv_columns(names: list[str]) -> str:
-    return "{" + ", ".join(f"'{n}': '{_SPOOL_TYPES.get(n, 'VARCHAR')}'" for n in names) + "}"
-
-
-def _read_spool(path: str, names: list[str]) -> str:
-    return (f"read_csv('{path}', header=false, columns={_csv_columns(names)}, quote='\"', escape='\"', "
-            f"auto_detect=false, strict_mode=false, null_padding=false, nullstr='\\N')")
+def _columns(names: list[str]) -> dict[str, str]:
+    return {n: _SPOOL_TYPES.get(n, "VARCHAR") for n in names}
 
 
 class Loader:
@@ -138,7 +133,7 @@ class Loader:
                 SELECT event_id, make_timestamp(ts_us)::TIMESTAMPTZ AS ts, ts_quality,
                        coalesce(host, $host) AS host, $source AS source, kind, severity, unit, process, pid,
                        message, $file_id AS file_id, line, line_end, attrs::JSON AS attrs
-                FROM {_read_spool(path, _SPOOL)}""", {"host": self.host, "source": self.source,
+                FROM {read_spool(path, _columns(_SPOOL))}""", {"host": self.host, "source": self.source,
                                                     "file_id": self.file_id})
         finally:
             os.unlink(path)
@@ -148,7 +143,7 @@ class Loader:
         path = self._spool(rows)
         try:
             self.con.execute(f"INSERT INTO rejects SELECT * FROM "
-                             f"{_read_spool(path, ['file_id', 'line', 'reason', 'text'])}")
+                             f"{read_spool(path, _columns(['file_id', 'line', 'reason', 'text']))}")
         finally:
             os.unlink(path)
         self.rejects += len(rows)

@@ -12,7 +12,6 @@ from .timeutil import UTC, LocalClock, YearGuesser
 class Context:
     path: str = "-"
     tz: tzinfo = UTC
-    tz_assumed: bool = True         # the zone is a default, not read from the bundle or --tz
     year: int | None = None         # --year: the year of a year-less file's first line
     mtime: datetime | None = None   # the file's modification time, for year inference
     host: str | None = None         # the host the pipeline will fill in where the record has none
@@ -24,10 +23,10 @@ class Context:
     def years(self) -> YearGuesser:
         return YearGuesser(self.mtime, self.year)
 
-    @property
-    def local_quality(self) -> str:
-        """ts_quality of a wall time read in this context's zone."""
-        return "zone_assumed" if self.tz_assumed else "exact"
+    # A wall time that carries no zone of its own is read in ``tz`` (--tz, or the zone
+    # the bundle states, or UTC) and is 'zone_assumed' whichever it was: the record
+    # itself does not say, and a host's zone can change under its logs.
+    local_quality = "zone_assumed"
 
 
 def text_lines(raw: BinaryIO, start: int = 1) -> Iterator[tuple[int, str]]:
