@@ -50,17 +50,20 @@ def load(con: duckdb.DuckDBPyConnection, spec: dict, path: str, file_id: int, so
     line0 -= r0
     base -= r0
     params = {"host": host, "source": source, "file_id": file_id}
+    # extracted once into a table: referenced in a projection, regexp_extract would run once per field
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE bulk_parsed AS
+        SELECT rowid AS r, l, regexp_extract(l, {pattern}, [{', '.join(_q(n) for n in names)}]) AS g FROM bulk_raw""")
     con.execute(f"""
         INSERT INTO events BY NAME
-        SELECT ({base} + rowid)::BIGINT AS event_id, ts::TIMESTAMPTZ AS ts, {quality} AS ts_quality,
+        SELECT ({base} + r)::BIGINT AS event_id, ts::TIMESTAMPTZ AS ts, {quality} AS ts_quality,
                $host AS host, $source AS source, {_q(spec['kind'])} AS kind,
                {_q(spec['process']) if spec.get('process') else 'NULL'} AS process,
-               l AS message, $file_id AS file_id, (rowid + {line0})::INTEGER AS line,
-               (rowid + {line0})::INTEGER AS line_end, {attrs_sql} AS attrs
-        FROM (SELECT rowid, l, g, {ts_expr} AS ts
-              FROM (SELECT rowid, l, regexp_extract(l, {pattern}, [{', '.join(_q(n) for n in names)}]) AS g
-                    FROM bulk_raw))
+               l AS message, $file_id AS file_id, (r + {line0})::INTEGER AS line,
+               (r + {line0})::INTEGER AS line_end, {attrs_sql} AS attrs
+        FROM (SELECT r, l, g, {ts_expr} AS ts FROM bulk_parsed)
         WHERE g.{spec['required']} <> '' AND ts IS NOT NULL""", params)
+    con.execute("DROP TABLE bulk_parsed")
     n_events = con.execute("SELECT count(*) FROM events WHERE file_id = ? AND line >= ?",
                            [file_id, first_line]).fetchone()[0]
     not_a_line = _q("not a " + source.replace("_", " ") + " line")
