@@ -46,8 +46,8 @@ def ingest(
         fail(str(e))
     results: list[FileResult] = []
     try:
-        with _progress(paths) as on_file:
-            results, missing = ingest_paths(con, paths, opts, on_file)
+        with _progress() as bar:
+            results, missing = ingest_paths(con, paths, opts, bar and bar.on_file, bar and bar.on_start)
     except ForensicsError as e:
         fail(str(e))
     finally:
@@ -68,7 +68,7 @@ def ingest(
 class _progress:
     """A progress bar over files and bytes on a terminal; nothing in a pipe."""
 
-    def __init__(self, paths: list[str]):
+    def __init__(self):
         self.bar = None
         if sys.stderr.isatty():
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
@@ -80,15 +80,23 @@ class _progress:
             return None
         self.bar.start()
         self.task = self.bar.add_task("ingest", total=None)
-        def on_file(cand, res):
-            if res is None:
-                self.bar.update(self.task, description=f"ingest {cand.path[-50:]}")
-            else:
-                try:
-                    self.bar.advance(self.task, cand.abspath.stat().st_size)
-                except OSError:
-                    pass
-        return on_file
+        return self
+
+    @staticmethod
+    def _size(cand) -> int:
+        try:
+            return cand.abspath.stat().st_size
+        except OSError:
+            return 0
+
+    def on_start(self, cands) -> None:
+        self.bar.update(self.task, total=sum(self._size(c) for c in cands) or None)
+
+    def on_file(self, cand, res) -> None:
+        if res is None:
+            self.bar.update(self.task, description=f"ingest {cand.path[-50:]}")
+        else:
+            self.bar.advance(self.task, self._size(cand))
 
     def __exit__(self, *exc):
         if self.bar is not None:

@@ -424,10 +424,16 @@ def _looks_binary(head: bytes) -> bool:
 
 
 def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Options,
-                 on_file: Callable[[Candidate, FileResult | None], None] | None = None
+                 on_file: Callable[[Candidate, FileResult | None], None] | None = None,
+                 on_start: Callable[[list[Candidate]], None] | None = None,
                  ) -> tuple[list[FileResult], list[str]]:
-    """Ingest every file under ``paths``; returns the per-file results and the paths that were not there."""
+    """Ingest every file under ``paths``; returns the per-file results and the paths that were not there.
+
+    ``on_start`` hears the list of files found; ``on_file`` hears each file before (result None) and after.
+    """
     cands, errors = discover(paths)
+    if on_start:
+        on_start(cands)
     work = Path(tempfile.mkdtemp(prefix="forensics-"))
     try:
         ing = Ingester(con, options, work)
