@@ -60,7 +60,7 @@ def load(con: duckdb.DuckDBPyConnection, spec: dict, path: str, file_id: int, so
                $host AS host, $source AS source, {_q(spec['kind'])} AS kind,
                {_q(spec['process']) if spec.get('process') else 'NULL'} AS process,
                l AS message, $file_id AS file_id, (r + {line0})::INTEGER AS line,
-               (r + {line0})::INTEGER AS line_end, {attrs_sql} AS attrs
+               (r + {line0})::INTEGER AS line_end, 1 AS nlines, {attrs_sql} AS attrs
         FROM (SELECT r, l, g, {ts_expr} AS ts FROM bulk_parsed)
         WHERE g.{spec['required']} <> '' AND ts IS NOT NULL""", params)
     con.execute("DROP TABLE bulk_parsed")

@@ -392,7 +392,7 @@ class Ingester:
             ev, rj, covered = con.execute(
                 "SELECT (SELECT count(*) FROM events WHERE file_id = $f), "
                 "(SELECT count(*) FROM rejects WHERE file_id = $f), "
-                "(SELECT coalesce(sum(line_end - line + 1), 0) FROM events WHERE file_id = $f)",
+                "(SELECT coalesce(sum(nlines), 0) FROM events WHERE file_id = $f)",
                 {"f": file_id}).fetchone()
             note = sc.truncated or ""
             if covered + rj != sc.lines:

@@ -21,7 +21,7 @@ from pathlib import Path
 import duckdb
 
 from parsers import journal_fields as jf
-from parsers.systemd import classify
+from parsers.messages import WATCHED, classify
 
 from .bulkload import _q, raw_lines
 from .ingest_util import read_spool, spool_rows
@@ -155,7 +155,7 @@ def load(con: duckdb.DuckDBPyConnection, path: str, file_id: int, source: str, h
                CASE WHEN {f('_TRANSPORT')} = 'kernel' THEN 'kernel' ELSE {ident} END AS process,
                TRY_CAST(coalesce({f('_PID')}, {f('SYSLOG_PID')}) AS INTEGER) AS pid,
                replace(coalesce({f('MESSAGE')}, ''), '{NL}', chr(10)) AS message, $file_id AS file_id,
-               first AS line, last AS line_end, {attrs} AS attrs
+               first AS line, last AS line_end, last - first + 1 AS nlines, {attrs} AS attrs
         FROM j_rec WHERE nfields > 0 AND {ts} IS NOT NULL""", {"host": host, "source": source, "file_id": file_id})
     con.execute(f"""
         INSERT INTO rejects
@@ -167,31 +167,35 @@ def load(con: duckdb.DuckDBPyConnection, path: str, file_id: int, source: str, h
         FROM j_lines j JOIN j_rec r USING (rec)
         WHERE (j.l IS NOT NULL AND j.sep) OR r.nfields = 0 OR {_ts('r.')} IS NULL""", {"file_id": file_id})
     con.execute("DROP TABLE j_raw; DROP TABLE j_lines; DROP TABLE j_rec")
-    classify_systemd(con, file_id, first_line)
+    classify_messages(con, file_id, first_line)
     n_ev, n_rj = con.execute(
         "SELECT (SELECT count(*) FROM events WHERE file_id = $f AND line >= $l), "
         "(SELECT count(*) FROM rejects WHERE file_id = $f AND line >= $l)", {"f": file_id, "l": first_line}).fetchone()
     return n_ev, n_rj
 
 
-def classify_systemd(con: duckdb.DuckDBPyConnection, file_id: int, first_line: int = 1) -> None:
-    """Type the systemd manager's messages of a file (parsers.systemd), in one UPDATE."""
-    rows = con.execute("SELECT event_id, message, unit FROM events WHERE file_id = ? AND line >= ? "
-                       "AND process = 'systemd'", [file_id, first_line]).fetchall()
+def classify_messages(con: duckdb.DuckDBPyConnection, file_id: int, first_line: int = 1) -> None:
+    """Type the messages of the systemd manager and the OOM daemons of a file (parsers.messages), in one UPDATE."""
+    watched = ", ".join(_q(p) for p in sorted(WATCHED))
+    rows = con.execute(f"SELECT event_id, process, pid, message, unit FROM events WHERE file_id = ? AND line >= ? "
+                       f"AND process IN ({watched})", [file_id, first_line]).fetchall()
     typed = []
-    for event_id, message, unit in rows:
-        t = classify(message, unit)
+    for event_id, process, pid, message, unit in rows:
+        t = classify(process, message, unit)
         if t:
-            kind, u, extra = t
-            typed.append((event_id, kind, u, json.dumps(extra) if extra else None))
+            if t.victim:
+                process, pid = t.victim
+            typed.append((event_id, t.kind, t.unit, process, pid, json.dumps(t.attrs) if t.attrs else None))
     if not typed:
         return
     path = spool_rows(typed)
+    cols = {"event_id": "BIGINT", "kind": "VARCHAR", "unit": "VARCHAR", "process": "VARCHAR", "pid": "INTEGER",
+            "extra": "VARCHAR"}
     try:
         con.execute(f"""
-            UPDATE events SET kind = t.kind, unit = t.unit,
+            UPDATE events SET kind = t.kind, unit = t.unit, process = t.process, pid = t.pid,
                    attrs = CAST(json_merge_patch(coalesce(events.attrs, '{{}}'), coalesce(t.extra, '{{}}')) AS JSON)
-            FROM {read_spool(path, {'event_id': 'BIGINT', 'kind': 'VARCHAR', 'unit': 'VARCHAR', 'extra': 'VARCHAR'})} t
+            FROM {read_spool(path, cols)} t
             WHERE events.event_id = t.event_id""")
     finally:
         Path(path).unlink()

@@ -71,9 +71,9 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
 
 # The spool file's columns, in order; source and file_id are constants of the load.
 _SPOOL = ["event_id", "ts_us", "ts_quality", "host", "kind", "severity", "unit", "process", "pid",
-          "message", "line", "line_end", "attrs"]
+          "message", "line", "line_end", "nlines", "attrs"]
 _SPOOL_TYPES = {"event_id": "BIGINT", "ts_us": "BIGINT", "severity": "TINYINT", "pid": "INTEGER",
-                "line": "INTEGER", "line_end": "INTEGER", "file_id": "INTEGER"}
+                "line": "INTEGER", "line_end": "INTEGER", "nlines": "INTEGER", "file_id": "INTEGER"}
 
 
 def _columns(names: list[str]) -> dict[str, str]:
@@ -102,10 +102,11 @@ class Loader:
                 msg = r.message
                 if "\x00" in msg:
                     msg = msg.replace("\x00", "\ufffd")
+                nl = r.line_end - r.line + 1 if r.nlines is None else r.nlines
                 ev_rows.append((base + self.ordinal, r.ts_us, r.ts_quality, r.host, r.kind, r.severity,
-                                r.unit, r.process, r.pid, msg, r.line, r.line_end,
+                                r.unit, r.process, r.pid, msg, r.line, r.line_end, nl,
                                 dumps(r.attrs, ensure_ascii=False) if r.attrs else None))
-                self.lines_in_events += r.line_end - r.line + 1
+                self.lines_in_events += nl
                 if len(ev_rows) >= BATCH:
                     self._flush_events(ev_rows)
                     ev_rows = []
@@ -132,7 +133,7 @@ class Loader:
                 INSERT INTO events BY NAME
                 SELECT event_id, make_timestamp(ts_us)::TIMESTAMPTZ AS ts, ts_quality,
                        coalesce(host, $host) AS host, $source AS source, kind, severity, unit, process, pid,
-                       message, $file_id AS file_id, line, line_end, attrs::JSON AS attrs
+                       message, $file_id AS file_id, line, line_end, nlines, attrs::JSON AS attrs
                 FROM {read_spool(path, _columns(_SPOOL))}""", {"host": self.host, "source": self.source,
                                                     "file_id": self.file_id})
         finally:

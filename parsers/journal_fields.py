@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from .model import Event, Reject
-from .systemd import classify
+from .messages import WATCHED, classify
 
 # journal field -> attrs key, kept for clock alignment and for SQL.  The store's SQL
 # reading of export files (forensics.journal_load) is built from these same tables.
@@ -76,12 +76,14 @@ def to_event(f: dict[str, str], line: int, line_end: int) -> Event | Reject:
     kind = "log"
     if f.get("_TRANSPORT") == "kernel":
         process = "kernel"
-    elif process == "systemd" or f.get("SYSLOG_IDENTIFIER") == "systemd":
-        subject = f.get("UNIT") or f.get("USER_UNIT")
-        typed = classify(message, subject)
+    elif process in WATCHED:
+        subject = f.get("UNIT") or f.get("USER_UNIT") if process == "systemd" else None
+        typed = classify(process, message, subject or unit)
         if typed:
-            kind, unit, extra = typed
-            attrs.update(extra)
+            kind, unit = typed.kind, typed.unit
+            attrs.update(typed.attrs)
+            if typed.victim:
+                process, pid = typed.victim
         elif subject:
             unit = subject
     return Event(ts, "exact", kind, message, line, line_end,

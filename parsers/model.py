@@ -24,6 +24,8 @@ EVENT_COLUMNS: list[tuple[str, str, str]] = [
     ("file_id", "INTEGER", "provenance: files.file_id"),
     ("line", "INTEGER", "provenance: first line of the record in the (decompressed) file"),
     ("line_end", "INTEGER", "provenance: last line of the record"),
+    ("nlines", "INTEGER", "lines of the file the event holds: line_end - line + 1, or fewer where lines of "
+                          "other events fall between (a kernel report interleaved with other messages)"),
     ("attrs", "JSON", "format- and kind-specific fields"),
 ]
 
@@ -94,6 +96,7 @@ class Event(NamedTuple):
     process: str | None = None
     pid: int | None = None
     attrs: dict[str, Any] | None = None
+    nlines: int | None = None      # None: line_end - line + 1
 
 
 class Reject(NamedTuple):

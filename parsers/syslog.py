@@ -25,7 +25,7 @@ from typing import BinaryIO, Iterator
 
 from .context import Context, text_lines
 from .model import Event, Reject
-from .systemd import classify
+from .messages import WATCHED, classify
 from .timeutil import month_number, parse_offset, utc_us
 
 NAME = "syslog"
@@ -43,6 +43,7 @@ FULL = re.compile(  # journalctl -o short-full: Tue 2024-05-28 14:35:12.123456 C
     r"(?:\.(?P<f>\d{1,9}))? (?P<zn>[A-Za-z][\w/+-]*|[+-]\d{2,4}) (?P<host>\S+) (?P<rest>.*)")
 MONO = re.compile(r"\[\s*(?P<sec>\d+)\.(?P<f>\d+)\] (?P<host>\S+) (?P<rest>.*)")
 TAG = re.compile(r"(?P<ident>[^\s\[\]:][^\s\[:]*?)(?:\[(?P<pid>\d+)\])?:(?: |$)")
+KERNEL_TIME = re.compile(r"\[\s*(\d+)\.(\d+)\] ?")
 REPEATED = re.compile(r"(?:last )?message repeated (\d+) times")
 
 _NO_HOST = frozenset({"localhost", "localhost.localdomain", "(none)", "-"})
@@ -142,11 +143,18 @@ class LineReader:
             pid = int(m.group("pid")) if m.group("pid") else None
             message = rest[m.end():]
         kind, unit = "log", None
-        if process == "systemd":
-            typed = classify(message)
+        if process in WATCHED:
+            typed = classify(process, message)
             if typed:
-                kind, unit, extra = typed
-                attrs.update(extra)
+                kind, unit = typed.kind, typed.unit
+                attrs.update(typed.attrs)
+                if typed.victim:
+                    process, pid = typed.victim
+        elif process == "kernel" and message.startswith("["):
+            m = KERNEL_TIME.match(message)
+            if m:   # kern.log: "kernel: [ 1234.567890] text"; the kernel's own clock goes to attrs
+                attrs["monotonic_us"] = int(m.group(1)) * 1_000_000 + _frac_us(m.group(2))
+                message = message[m.end():]
         elif process == "rsyslogd" or process is None:
             r = REPEATED.search(message)
             if r:

@@ -37,6 +37,7 @@ def size_bytes(text: str) -> int | None:
 _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in [
     (_UNIT + r": Main process exited, code=(?P<code>\w+), status=(?P<status>\d+)(?:/(?P<name>[\w-]+))?", "process_exit"),
     (_UNIT + r": (?:A process of this unit has been killed by the OOM killer|The kernel OOM killer killed some processes in this unit)", "oom_kill"),
+    (_UNIT + r": systemd-oomd killed (?P<nkilled>\d+) process\(es\) in this unit", "oom_kill"),
     (_UNIT + r": Failed with result '(?P<result>[\w-]+)'", "service_failed"),
     (_UNIT + r": Unit entered failed state", "service_failed"),
     (_UNIT + r": Scheduled restart job, restart counter is at (?P<counter>\d+)", "restart"),
@@ -78,6 +79,8 @@ def classify(message: str, unit: str | None = None) -> tuple[str, str | None, di
                 attrs["result"] = "failed"
         elif kind == "oom_kill":
             attrs = {"reported_by": "systemd"}
+            if g.get("nkilled"):
+                attrs.update(killer="systemd-oomd", killed=int(g["nkilled"]))
         elif kind == "restart":
             attrs = {"counter": int(g["counter"])}
         elif kind == "memory_sample":

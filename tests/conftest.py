@@ -78,7 +78,7 @@ def assert_lines_accounted(db: Path) -> None:
     rows = query(db, """
         SELECT f.path, f.lines, f.events, f.rejected,
                (SELECT count(*) FROM events e WHERE e.file_id = f.file_id),
-               (SELECT coalesce(sum(e.line_end - e.line + 1), 0) FROM events e WHERE e.file_id = f.file_id),
+               (SELECT coalesce(sum(e.nlines), 0) FROM events e WHERE e.file_id = f.file_id),
                (SELECT count(*) FROM rejects r WHERE r.file_id = f.file_id)
         FROM files f ORDER BY f.file_id""")
     for path, lines, events, rejected, n_ev, covered, n_rj in rows:
@@ -88,6 +88,8 @@ def assert_lines_accounted(db: Path) -> None:
     orphans = query(db, "SELECT (SELECT count(*) FROM events WHERE file_id NOT IN (SELECT file_id FROM files)),"
                         " (SELECT count(*) FROM rejects WHERE file_id NOT IN (SELECT file_id FROM files))")[0]
     assert orphans == (0, 0), f"events/rejects without a files row: {orphans}"
+    bad = query(db, "SELECT file_id, line FROM events WHERE nlines < 1 OR nlines > line_end - line + 1 LIMIT 5")
+    assert bad == [], f"events holding more lines than their span: {bad}"
     dup = query(db, "SELECT file_id, line, count(*) FROM events GROUP BY ALL HAVING count(*) > 1 LIMIT 5")
     assert dup == [], f"the same line of a file is in several events: {dup}"
 

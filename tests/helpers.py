@@ -32,7 +32,7 @@ def ingest(tmp_path: Path, *paths, **opts):
 def accounted(con, file_id: int) -> tuple[int, int]:
     """(lines the files table says were read, lines inside events + rejected lines)."""
     lines = con.execute("SELECT lines FROM files WHERE file_id = ?", [file_id]).fetchone()[0]
-    inside = con.execute("SELECT coalesce(sum(line_end - line + 1), 0) FROM events WHERE file_id = ?",
+    inside = con.execute("SELECT coalesce(sum(nlines), 0) FROM events WHERE file_id = ?",
                          [file_id]).fetchone()[0]
     rej = con.execute("SELECT count(*) FROM rejects WHERE file_id = ?", [file_id]).fetchone()[0]
     return lines, inside + rej

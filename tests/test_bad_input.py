@@ -5,7 +5,8 @@ the bad one is read first) and runs ``forensics ingest`` in a subprocess.
 The requirement for every bad input: no traceback, the other files are
 ingested, the bad one shows up in ``files``/``rejects`` with a reason (or as
 a one-line error), and every line read is accounted for:
-files.lines = sum(line_end - line + 1) over its events + its rejects.
+files.lines = sum(nlines) over its events (line_end - line + 1 unless other events' lines
+fall inside the span) + its rejects.
 """
 from __future__ import annotations
 

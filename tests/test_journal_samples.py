@@ -134,6 +134,7 @@ def test_systemd_unit_messages_become_typed_events(tmp_path):
         ("oom_kill", "user@1021.service", None, None),
         ("oom_kill", "user.slice", None, None),
         ("oom_kill", "system.slice", None, None),
+        ("oom_kill", None, "SIGTERM", None),     # earlyoom: sending SIGTERM to process 2595764 ... "cellxgene"
         ("process_exit", "earlyoom.service", "SYS", None),
         ("service_failed", "earlyoom.service", None, "core-dump"),
     ]
