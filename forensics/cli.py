@@ -34,12 +34,13 @@ def ingest(
     tz: Optional[str] = typer.Option(None, help="Zone for times written without one (IANA name or +HH:MM). Default: the zone the bundle states, else UTC."),
     format: Optional[str] = typer.Option(None, "--format", help="Force this format for every file ('forensics formats' lists them)."),
     year: Optional[int] = typer.Option(None, help="Year of the first line of files whose timestamps have none. Default: from each file's date."),
+    boot_time: Optional[str] = typer.Option(None, "--boot-time", help="When the kernel clock started (uptime -s, or /proc/stat btime), for dmesg times that nothing else in the bundle aligns. ISO 8601 (UTC unless it says) or epoch seconds."),
 ) -> None:
     """Parse logs into the event table.
 
     Example: forensics ingest incident-2024-05-28/ --db incident.duckdb
     """
-    opts = Options(host=host, tz=tz, format=format, year=year)
+    opts = Options(host=host, tz=tz, format=format, year=year, boot_time=boot_time)
     try:
         con = connect(db)
     except ForensicsError as e:
@@ -48,11 +49,15 @@ def ingest(
     try:
         with _progress() as bar:
             results, missing = ingest_paths(con, paths, opts, bar and bar.on_file, bar and bar.on_start)
+        offsets = con.execute("SELECT o.host, f.path, o.boot_seq, strftime(o.boot_time, '%Y-%m-%dT%H:%M:%S.%fZ'), "
+                              "o.method, o.uncertainty_us, o.aligned, o.evidence FROM clock_offsets o "
+                              "LEFT JOIN files f USING (file_id) ORDER BY f.path, o.boot_seq").fetchall()
     except ForensicsError as e:
         fail(str(e))
     finally:
         con.close()
     _summary(results, db)
+    _clocks(offsets)
     for m in missing:
         typer.echo(f"forensics: error: {m}", err=True)
     failed = [r for r in results if r.status == "error"]
@@ -113,6 +118,17 @@ def _summary(results: list[FileResult], db: str) -> None:
     if tot[2]:
         typer.echo(f"rejected lines and why: forensics sql --db {db} "
                    "\"SELECT f.path, r.line, r.reason, r.text FROM rejects r JOIN files f USING (file_id)\"")
+
+
+def _clocks(offsets: list[tuple]) -> None:
+    """How seconds-since-boot were put on the wall clock, and where they could not be."""
+    if not offsets:
+        return
+    typer.echo("\nkernel clocks (seconds since boot -> UTC):")
+    rows = [(h or "-", p, seq, bt or "-", m, "" if u is None else f"±{u / 1000:.1f} ms", n, ev)
+            for h, p, seq, bt, m, u, n, ev in offsets]
+    typer.echo(render(["host", "file", "boot", "boot time", "method", "uncertainty", "events", "evidence"], rows,
+                      "table", max_width=90))
 
 
 @app.command()

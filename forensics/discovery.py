@@ -15,7 +15,7 @@ LAYOUT_DIRS = {
     ".pm2", "pm2", "nginx", "supervisor", "supervisord", "journal", "storage", "sos_commands",
     "deploy", "deploys", "kernel", "dmesg", "systemd", "mysql", "redis", "laravel", "api", "node",
 }
-SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv"}
+SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "proc"}   # proc/: facts (btime), not logs
 SKIP_SUFFIXES = (".duckdb", ".duckdb.wal", ".html", ".md", ".json.expected", ".pyc")
 SKIP_NAMES = {"expected.json", "README", "README.md", "PROVENANCE.md", "hostname", "timezone", "localtime"}
 
@@ -26,6 +26,7 @@ class Candidate:
     path: str              # as shown and stored: relative to the folder holding the bundle
     host: str | None       # the host the bundle layout suggests
     tz: str | None         # the zone the bundle says its host is in
+    boot_us: int | None = None  # the boot time the bundle states (proc/stat btime), µs since the epoch
 
 
 def host_folders(folder: Path) -> list[Path]:
@@ -53,6 +54,16 @@ def _read_first_line(p: Path) -> str | None:
             return f.readline().strip() or None
     except OSError:
         return None
+
+
+def boot_time(folder: Path) -> int | None:
+    """The boot time a host folder states: ``btime`` of a captured /proc/stat, in µs."""
+    p = folder / "proc" / "stat"
+    if p.is_file():
+        m = re.search(r"^btime (\d+)$", p.read_text(errors="replace"), re.M)
+        if m:
+            return int(m.group(1)) * 1_000_000
+    return None
 
 
 def bundle_facts(folder: Path) -> tuple[str | None, str | None]:
@@ -104,6 +115,7 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
         shown_base = Path(arg.rstrip("/") or "/")
         for folder in host_folders(root):
             stated_host, tz = bundle_facts(folder)
+            boot_us = boot_time(folder)
             host = stated_host or (folder.name if folder.name.lower() not in LAYOUT_DIRS else None)
             for dirpath, dirnames, filenames in os.walk(folder):
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -114,7 +126,7 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
                     if fp.is_symlink() and not fp.exists():
                         errors.append(f"{shown_base / fp.relative_to(root)}: broken symbolic link")
                         continue
-                    out.append(Candidate(fp, str(shown_base / fp.relative_to(root)), host, tz))
+                    out.append(Candidate(fp, str(shown_base / fp.relative_to(root)), host, tz, boot_us))
     return out, errors
 
 

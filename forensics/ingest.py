@@ -28,7 +28,7 @@ import parsers
 from parsers.context import Context
 from parsers.timeutil import BadZone, zone
 
-from . import ForensicsError, bulkload, journal_load
+from . import ForensicsError, align, bulkload, dedupe, journal_load, kernel
 from .discovery import Candidate, discover
 from .store import Loader
 
@@ -42,6 +42,7 @@ class Options:
     tz: str | None = None
     format: str | None = None
     year: int | None = None
+    boot_time: str | None = None     # --boot-time: when the kernel clock of every host without better evidence started
 
 
 @dataclass
@@ -249,6 +250,7 @@ class Ingester:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, options: Options, work: Path):
         self.con, self.opts, self.work = con, options, work
+        self.offsets: list = []
         if options.format and options.format not in parsers.FORMATS:
             raise ForensicsError(f"unknown format {options.format!r}; 'forensics formats' lists them")
         if options.tz:
@@ -389,6 +391,7 @@ class Ingester:
                     f.seek(offset)
                     loader = Loader(con, file_id, res.format, host, first_ordinal, spool_dir=str(fdir))
                     loader.load(module.parse(f, ctx, start))
+            kernel.combine_oom(con, file_id, start)
             ev, rj, covered = con.execute(
                 "SELECT (SELECT count(*) FROM events WHERE file_id = $f), "
                 "(SELECT count(*) FROM rejects WHERE file_id = $f), "
@@ -415,6 +418,24 @@ class Ingester:
         return res
 
 
+def _parse_boot_time(text: str) -> int:
+    """--boot-time: an ISO 8601 time (UTC unless it says), or epoch seconds (btime)."""
+    from dateutil import parser as dtparser
+    t = text.strip()
+    if t.isdigit():
+        return int(t) * 1_000_000
+    try:
+        dt = dtparser.isoparse(t)
+    except ValueError:
+        try:
+            dt = dtparser.parse(t)
+        except (ValueError, OverflowError):
+            raise ForensicsError(f"--boot-time {text!r}: give a time like 2024-05-28T06:00:01Z or epoch seconds")
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1_000_000)
+
+
 def _looks_binary(head: bytes) -> bool:
     sample = head[:8192]
     if not sample:
@@ -431,6 +452,7 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Opti
 
     ``on_start`` hears the list of files found; ``on_file`` hears each file before (result None) and after.
     """
+    forced_boot = _parse_boot_time(options.boot_time) if options.boot_time else None
     cands, errors = discover(paths)
     if on_start:
         on_start(cands)
@@ -445,6 +467,17 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Opti
             results.append(r)
             if on_file:
                 on_file(c, r)
+        boot_times = {c.host if options.host is None else options.host: c.boot_us for c in cands if c.boot_us}
+        if forced_boot is not None:
+            boot_times[None] = forced_boot
+        con.begin()
+        try:
+            ing.offsets = align.align(con, boot_times)
+            dedupe.link(con)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
         return results, errors
     finally:
         shutil.rmtree(work, ignore_errors=True)

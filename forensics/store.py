@@ -14,7 +14,8 @@ from typing import Iterable, Iterator
 
 import duckdb
 
-from parsers.model import EVENT_COLUMNS, FILE_COLUMNS, REJECT_COLUMNS, Event, Reject
+from parsers.model import (CLOCK_OFFSET_COLUMNS, EVENT_COLUMNS, FILE_COLUMNS, OOM_TASK_COLUMNS, REJECT_COLUMNS,
+                           Event, Reject)
 
 from . import ForensicsError
 from .ingest_util import read_spool, spool_rows
@@ -60,11 +61,22 @@ def connect(path: str | os.PathLike, read_only: bool = False) -> duckdb.DuckDBPy
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     fresh = not con.execute("SELECT 1 FROM information_schema.tables WHERE table_name = 'events'").fetchall()
+    for name, cols in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS)):
+        have = [r[0] for r in con.execute("SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                                          "ORDER BY ordinal_position", [name]).fetchall()]
+        if have and have != [c[0] for c in cols]:
+            raise ForensicsError(f"this database was written by another version of forensics (table {name} differs); "
+                                 "ingest into a new --db file")
     con.execute(ddl("files", FILE_COLUMNS))
     con.execute(ddl("events", EVENT_COLUMNS))
     con.execute(ddl("rejects", REJECT_COLUMNS))
+    con.execute(ddl("oom_tasks", OOM_TASK_COLUMNS))
+    con.execute(ddl("clock_offsets", CLOCK_OFFSET_COLUMNS))
+    from importlib.resources import files as _files
+    con.execute(_files("forensics").joinpath("sql/views.sql").read_text())
     if fresh:
-        for name, cols in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS), ("rejects", REJECT_COLUMNS)):
+        for name, cols in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS), ("rejects", REJECT_COLUMNS),
+                           ("oom_tasks", OOM_TASK_COLUMNS), ("clock_offsets", CLOCK_OFFSET_COLUMNS)):
             for stmt in _comments(name, cols):
                 con.execute(stmt)
 

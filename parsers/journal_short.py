@@ -17,6 +17,7 @@ The lines are syslog's (see the syslog module); journalctl adds its banners
 from __future__ import annotations
 
 import re
+from collections import Counter
 from typing import BinaryIO, Iterator
 
 from . import syslog
@@ -38,10 +39,23 @@ def sniff(head: list[str]) -> int:
         return 0
     if any(BANNER.match(l) or BOOT.match(l) for l in lines):
         return 90
-    if all((syslog.tagged(syslog.FULL, l) or syslog.tagged(syslog.MONO, l)
-            or (_ISO_NO_COLON.match(l) and syslog.tagged(syslog.ISO, l))) for l in lines[:3]):
+    if all(syslog.tagged(syslog.FULL, l) or (_ISO_NO_COLON.match(l) and syslog.tagged(syslog.ISO, l))
+           for l in lines[:3]):
+        return 85
+    # short-monotonic: one host on most lines, then a tag with a pid (or kernel:); dmesg lines
+    # such as "[ 2.1] usb 1-1: new ..." look alike but have no host
+    hosts = Counter(h for h in map(_mono_host, lines) if h)
+    if hosts and hosts.most_common(1)[0][1] * 2 > len(lines):
         return 85
     return 0
+
+
+def _mono_host(line: str) -> str | None:
+    m = syslog.MONO.match(line)
+    if not m or m.group("host").endswith(":"):
+        return None
+    t = syslog.TAG.match(m.group("rest"))
+    return m.group("host") if t and (t.group("pid") or t.group("ident") == "kernel") else None
 
 
 class ShortReader(syslog.LineReader):

@@ -27,6 +27,8 @@ EVENT_COLUMNS: list[tuple[str, str, str]] = [
     ("nlines", "INTEGER", "lines of the file the event holds: line_end - line + 1, or fewer where lines of "
                           "other events fall between (a kernel report interleaved with other messages)"),
     ("attrs", "JSON", "format- and kind-specific fields"),
+    ("duplicate_of", "BIGINT", "for a kernel record found in several files (dmesg, kern.log, the journal): the "
+                               "event_id of the copy counted; NULL on that copy and on everything else"),
 ]
 
 FILE_COLUMNS: list[tuple[str, str, str]] = [
@@ -51,6 +53,42 @@ REJECT_COLUMNS: list[tuple[str, str, str]] = [
     ("line", "INTEGER", "line number in the (decompressed) file"),
     ("reason", "VARCHAR", "why no parser could read it"),
     ("text", "VARCHAR", "the line as read (invalid UTF-8 shown as U+FFFD)"),
+]
+
+OOM_TASK_COLUMNS: list[tuple[str, str, str]] = [
+    ("event_id", "BIGINT", "the oom_invoked event (the report) the row comes from"),
+    ("kill_event_id", "BIGINT", "the oom_kill event that followed the report, where there is one"),
+    ("file_id", "INTEGER", "files.file_id"),
+    ("host", "VARCHAR", "host of the report"),
+    ("ts", "TIMESTAMPTZ", "time of the report"),
+    ("pid", "INTEGER", "process id"),
+    ("uid", "INTEGER", "user id"),
+    ("tgid", "INTEGER", "thread group id"),
+    ("total_vm_pages", "BIGINT", "virtual memory, in pages as the kernel prints it"),
+    ("rss_pages", "BIGINT", "resident memory, in pages"),
+    ("rss_anon_pages", "BIGINT", "anonymous resident memory, in pages (kernels 6.8+)"),
+    ("rss_file_pages", "BIGINT", "file-backed resident memory, in pages (kernels 6.8+)"),
+    ("rss_shmem_pages", "BIGINT", "shared-memory resident memory, in pages (kernels 6.8+)"),
+    ("pgtables_bytes", "BIGINT", "page tables, in bytes (kernels 4.15+)"),
+    ("nr_ptes", "BIGINT", "page table entries (kernels before 4.15)"),
+    ("swapents", "BIGINT", "swap entries"),
+    ("oom_score_adj", "INTEGER", "the process's oom_score_adj"),
+    ("name", "VARCHAR", "command name"),
+    ("rss_bytes", "BIGINT", "rss_pages * 4096"),
+    ("victim", "BOOLEAN", "whether the kill that followed took this process"),
+]
+
+CLOCK_OFFSET_COLUMNS: list[tuple[str, str, str]] = [
+    ("host", "VARCHAR", "host whose kernel clock this is"),
+    ("file_id", "INTEGER", "the file whose seconds-since-boot were aligned (NULL: a boot known but not used)"),
+    ("boot_seq", "INTEGER", "which boot within that file (the kernel clock restarted), from 0"),
+    ("boot_id", "VARCHAR", "the journal's _BOOT_ID, where the boot was identified by it"),
+    ("boot_time", "TIMESTAMPTZ", "wall-clock time of the kernel clock's zero"),
+    ("method", "VARCHAR", "journal, message match, bundle btime, uptime -s, --boot-time, none"),
+    ("evidence", "VARCHAR", "what the offset rests on, in words"),
+    ("matched", "INTEGER", "lines the offset was computed from"),
+    ("uncertainty_us", "BIGINT", "how far off it may be: spread of the candidates, or logging delay bound"),
+    ("aligned", "INTEGER", "events given a time by this offset"),
 ]
 
 TS_QUALITIES = ("exact", "zone_assumed", "year_inferred", "monotonic_aligned", "inherited",

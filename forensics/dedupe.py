@@ -1,0 +1,55 @@
+"""One kernel record, several files: link the copies to the one that counts.
+
+The same kernel message reaches dmesg, kern.log (or syslog, messages) and
+the journal.  Each file keeps its event (provenance); all but one get
+``duplicate_of`` = the event_id of the copy counted, which is the one with
+the best clock: the journal; then dmesg's kernel times put on the wall clock
+by the least delayed line of the boot (see align); then syslog files, whose
+times carry the logger's delay (and whose replay of the ring buffer at
+start-up can be minutes late); then ``dmesg -T`` and ``--time-format iso``,
+which drift after a suspend.
+"""
+from __future__ import annotations
+
+import duckdb
+
+_RANK = """CASE WHEN e.source LIKE 'journal%' THEN 0 WHEN e.ts_quality = 'monotonic_aligned' THEN 1
+                WHEN coalesce(e.attrs->>'ctime', 'false') = 'true' THEN 3 ELSE 2 END"""
+_KMONO = "TRY_CAST(coalesce(e.attrs->>'source_monotonic_us', e.attrs->>'monotonic_us') AS BIGINT)"
+
+
+def link(con: duckdb.DuckDBPyConnection) -> int:
+    """Set duplicate_of across files for kernel lines and kernel OOM events; returns the links made."""
+    con.execute("UPDATE events SET duplicate_of = NULL WHERE duplicate_of IS NOT NULL")
+    # a kernel line: same host and text, and the same kernel time where both have one, else within a second
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE kcopies AS
+        SELECT e.event_id, e.file_id, e.host, e.message, e.ts, {_KMONO} AS kmono, {_RANK} AS rank, e.kind,
+               coalesce(TRY_CAST(e.attrs->>'pid' AS INTEGER), TRY_CAST(e.attrs->>'victim_pid' AS INTEGER)) AS victim
+        FROM events e
+        WHERE e.ts IS NOT NULL AND (e.process = 'kernel' OR e.attrs->>'origin' = 'kernel')""")
+    # lines: equal text, and equal kernel time where both have one; OOM events: the same victim within 2 s
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE kpairs AS
+        SELECT a.event_id AS dup, b.event_id AS keep, b.rank, b.file_id
+        FROM kcopies a JOIN kcopies b
+          ON a.host IS NOT DISTINCT FROM b.host AND a.kind = b.kind AND a.message = b.message
+        WHERE a.kind NOT IN ('oom_kill', 'oom_invoked') AND a.file_id <> b.file_id
+          AND CASE WHEN a.kmono IS NOT NULL AND b.kmono IS NOT NULL THEN a.kmono = b.kmono
+                   ELSE abs(epoch(a.ts) - epoch(b.ts)) <= 1 END
+          AND (b.rank, b.file_id, b.event_id) < (a.rank, a.file_id, a.event_id)
+        UNION ALL
+        SELECT a.event_id, b.event_id, b.rank, b.file_id
+        FROM kcopies a JOIN kcopies b
+          ON a.host IS NOT DISTINCT FROM b.host AND a.kind = b.kind AND a.victim = b.victim
+        WHERE a.kind IN ('oom_kill', 'oom_invoked') AND a.file_id <> b.file_id
+          AND CASE WHEN a.kmono IS NOT NULL AND b.kmono IS NOT NULL THEN a.kmono = b.kmono
+                   ELSE abs(epoch(a.ts) - epoch(b.ts)) <= 2 END
+          AND (b.rank, b.file_id, b.event_id) < (a.rank, a.file_id, a.event_id)""")
+    # each copy points at the best of its twins, which has no better twin itself
+    con.execute("""
+        UPDATE events SET duplicate_of = p.keep
+        FROM (SELECT dup, arg_min(keep, (rank, file_id, keep)) AS keep FROM kpairs GROUP BY dup) p
+        WHERE events.event_id = p.dup""")
+    con.execute("DROP TABLE kcopies; DROP TABLE kpairs")
+    return con.execute("SELECT count(*) FROM events WHERE duplicate_of IS NOT NULL").fetchone()[0]

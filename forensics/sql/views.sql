@@ -1,0 +1,32 @@
+-- Views over events, created in every database forensics writes.  Read them
+-- with `forensics sql`, or in any DuckDB client; `SELECT * FROM duckdb_views()`
+-- lists them with their SQL.
+
+-- oom_kills: one row per process killed for memory, each kill once.
+-- The kernel's kills (its OOM report folded into one event) appear once however
+-- many files held them (dmesg, kern.log, the journal: see events.duplicate_of);
+-- kills by systemd-oomd and earlyoom are listed too. systemd's "A process of this
+-- unit has been killed by the OOM killer" stands in for a kill only where no
+-- kernel kill on that host lies within 5 seconds of it.
+CREATE OR REPLACE VIEW oom_kills AS
+WITH k AS (
+    SELECT e.*, coalesce(e.attrs->>'killer', CASE WHEN e.attrs->>'reported_by' = 'systemd' THEN 'systemd (attribution)'
+                                                  ELSE 'kernel' END) AS killer
+    FROM events e
+    WHERE e.kind = 'oom_kill' AND e.duplicate_of IS NULL
+)
+SELECT k.event_id, k.ts, k.ts_quality, k.host, k.unit, k.pid, k.process, k.killer,
+       k.attrs->>'constraint' AS "constraint",
+       TRY_CAST(k.attrs->>'limit_bytes' AS BIGINT) AS limit_bytes,
+       TRY_CAST(k.attrs->>'anon_rss_bytes' AS BIGINT) AS anon_rss_bytes,
+       TRY_CAST(k.attrs->>'file_rss_bytes' AS BIGINT) AS file_rss_bytes,
+       TRY_CAST(k.attrs->>'shmem_rss_bytes' AS BIGINT) AS shmem_rss_bytes,
+       TRY_CAST(k.attrs->>'total_vm_bytes' AS BIGINT) AS total_vm_bytes,
+       k.attrs->>'oom_memcg' AS oom_memcg, k.attrs->>'task_memcg' AS task_memcg,
+       k.attrs->>'invoker' AS invoker, k.attrs->>'kernel' AS kernel,
+       f.path AS file, k.line,
+       (SELECT count(*) FROM events d WHERE d.duplicate_of = k.event_id) AS also_in_other_files
+FROM k JOIN files f USING (file_id)
+WHERE k.killer <> 'systemd (attribution)'
+   OR NOT EXISTS (SELECT 1 FROM k AS kk WHERE kk.killer = 'kernel' AND kk.host IS NOT DISTINCT FROM k.host
+                  AND abs(epoch(kk.ts) - epoch(k.ts)) <= 5);
