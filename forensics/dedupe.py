@@ -41,7 +41,7 @@ def link(con: duckdb.DuckDBPyConnection) -> int:
         UNION ALL
         SELECT a.event_id, b.event_id, b.rank, b.file_id
         FROM kcopies a JOIN kcopies b
-          ON a.host IS NOT DISTINCT FROM b.host AND a.kind = b.kind AND a.victim = b.victim
+          ON a.host IS NOT DISTINCT FROM b.host AND a.kind = b.kind AND a.victim IS NOT DISTINCT FROM b.victim
         WHERE a.kind IN ('oom_kill', 'oom_invoked') AND a.file_id <> b.file_id
           AND CASE WHEN a.kmono IS NOT NULL AND b.kmono IS NOT NULL THEN a.kmono = b.kmono
                    ELSE abs(epoch(a.ts) - epoch(b.ts)) <= 2 END

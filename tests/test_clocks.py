@@ -1,0 +1,89 @@
+"""dmesg's seconds since boot, put on the wall clock, and one count per kernel record."""
+from __future__ import annotations
+
+import json
+
+from .helpers import accounted, ingest, sample
+
+BOOT = 1716876000_000000          # 2024-05-28T06:00:00Z: the kernel clock's zero in the bundles below
+
+
+def _journal_entry(mono_us: int, msg: str, delay_us: int = 200) -> dict:
+    """A kernel message as journald stores it: read delay_us after the kernel printed it."""
+    return {"__REALTIME_TIMESTAMP": str(BOOT + mono_us + delay_us), "__MONOTONIC_TIMESTAMP": str(mono_us + delay_us),
+            "_SOURCE_MONOTONIC_TIMESTAMP": str(mono_us), "_BOOT_ID": "b0", "_TRANSPORT": "kernel",
+            "SYSLOG_IDENTIFIER": "kernel", "_HOSTNAME": "web1", "PRIORITY": "6", "MESSAGE": msg}
+
+
+KERNEL = [(1_000_123, "Linux version 6.8.0-31-generic"), (5_250_000, "EXT4-fs (vda1): mounted filesystem"),
+          (86_400_000_001, "node invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0"),
+          (86_400_000_900, "Memory cgroup out of memory: Killed process 812 (node) total-vm:1000kB, "
+                           "anon-rss:900kB, file-rss:20kB, shmem-rss:0kB, UID:1001 pgtables:40kB oom_score_adj:0")]
+
+
+def _bundle(tmp_path, with_journal=True):
+    host = tmp_path / "web1"
+    host.mkdir()
+    (host / "dmesg.txt").write_text("".join(f"[{m // 1_000_000:5d}.{m % 1_000_000:06d}] {t}\n" for m, t in KERNEL))
+    if with_journal:
+        (host / "journal.json").write_text("".join(json.dumps(_journal_entry(m, t)) + "\n" for m, t in KERNEL))
+    return host
+
+
+def test_dmesg_aligned_by_the_journal_of_the_same_boot(tmp_path):
+    con, res = ingest(tmp_path, _bundle(tmp_path))
+    off = con.execute("SELECT method, epoch_us(boot_time), boot_id, aligned FROM clock_offsets").fetchall()
+    assert off == [("journal", BOOT, "b0", 4)]           # 2 lines, the OOM report and its kill
+    # every aligned kernel line lies within 1 ms of its journal twin, and not after it
+    pairs = con.execute("""
+        SELECT epoch_us(d.ts), epoch_us(j.ts), d.ts_quality, d.duplicate_of = j.event_id FROM events d
+        JOIN events j ON j.event_id = d.duplicate_of
+        JOIN files fd ON fd.file_id = d.file_id WHERE fd.path LIKE '%dmesg.txt'""").fetchall()
+    assert len(pairs) == 4
+    for d, j, q, linked in pairs:
+        assert q == "monotonic_aligned" and linked
+        assert 0 <= j - d <= 1000
+    # the kill counted once, from the journal
+    kills = con.execute("SELECT pid, process, anon_rss_bytes, file FROM oom_kills").fetchall()
+    assert kills == [(812, "node", 900 * 1024, str(tmp_path / "web1" / "journal.json"))]
+    for r in res:
+        assert accounted(con, r.file_id)[0] == accounted(con, r.file_id)[1]
+
+
+def test_dmesg_without_evidence_stays_unaligned_and_says_how(tmp_path):
+    con, res = ingest(tmp_path, _bundle(tmp_path, with_journal=False))
+    row = con.execute("SELECT method, boot_time, aligned, evidence FROM clock_offsets").fetchone()
+    assert row[:3] == ("none", None, 0) and "--boot-time" in row[3]
+    assert con.execute("SELECT DISTINCT ts_quality FROM events").fetchall() == [("unaligned",)]
+    # the kill is still there, without a time
+    assert con.execute("SELECT pid, ts FROM oom_kills").fetchall() == [(812, None)]
+
+
+def test_boot_time_option_and_bundle_btime(tmp_path):
+    host = _bundle(tmp_path, with_journal=False)
+    con, _ = ingest(tmp_path, host, boot_time="2024-05-28T06:00:00Z")
+    assert con.execute("SELECT method, epoch_us(boot_time) FROM clock_offsets").fetchall() == [("--boot-time", BOOT)]
+    assert con.execute("SELECT min(epoch_us(ts)) FROM events").fetchone()[0] == BOOT + 1_000_123
+    con.close()
+    (host / "proc").mkdir()
+    (host / "proc" / "stat").write_text(f"cpu  1 2 3\nbtime {BOOT // 1_000_000}\nprocesses 9\n")
+    (tmp_path / "t.duckdb").unlink()
+    con, _ = ingest(tmp_path, host)
+    assert con.execute("SELECT method, epoch_us(boot_time) FROM clock_offsets").fetchall() == [("bundle btime", BOOT)]
+
+
+def test_replayed_syslog_does_not_drag_the_boot_time(tmp_path):
+    """The lab bundle: the 19:52 OOM is in dmesg and, replayed late by rsyslog at 19:54:10, in syslog;
+    kern.log holds live lines of the same boot. The boot time is the least wall - uptime over the boot."""
+    files = [sample("dmesg/lab-k6.18-memcg-oom-node.dmesg.txt"),
+             sample("syslog/lab-debian12-rsyslog-replayed-oom-excerpt.syslog"),
+             sample("kern-log/lab-debian12-rsyslog-run3-memcg-oom-x9.kern.log")]
+    con, _ = ingest(tmp_path, *files, host="vm")
+    method, boot = con.execute("SELECT method, epoch_us(boot_time) FROM clock_offsets").fetchone()
+    assert method == "message match"
+    # kern.log line 1: 2026-11-22T19:59:04.713972Z at [10535.064409]: boot <= 17:03:29.649563Z
+    first_line_bound = 1795377544713972 - 10535064409   # calendar.timegm((2026, 11, 22, 19, 59, 4, ...)) = 1795377544
+    assert boot <= first_line_bound and first_line_bound - boot < 5_000   # within 5 ms of that line's bound
+    # the replayed copy (19:54:10) is not the one counted: the aligned dmesg copy is
+    kill = con.execute("SELECT ts_quality, file FROM oom_kills WHERE pid = 21140").fetchall()
+    assert kill == [("monotonic_aligned", str(files[0]))]
