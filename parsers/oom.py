@@ -15,6 +15,25 @@ Sizes are bytes (kB * 1024, pages * 4096) except in the task table, which
 keeps the kernel's pages.  On both kinds ``pid``/``process``/``uid`` name the
 victim; the task that ran into the OOM is ``invoker``/``invoker_pid``.
 
+- report attrs: invoker, invoker_pid, gfp_mask (gfp_flags, nodemask, oom_adj
+  where the trigger has them), order, oom_score_adj (the invoker's), kernel,
+  constraint, global_oom, cpuset, mems_allowed, oom_memcg, task_memcg, unit,
+  usage_bytes/limit_bytes/failcnt (``memory:``), swap_*, memsw_* (``memory+swap:``),
+  kmem_* where printed, free_swap_bytes/total_swap_bytes/ram_bytes (global
+  Mem-Info), pid/process/uid (victim, from the summary), complete,
+  interleaved_lines, ntasks, bad_task_rows.
+- kill attrs: pid, process, uid, total_vm_bytes, anon_rss_bytes,
+  file_rss_bytes, shmem_rss_bytes, pgtables_bytes, oom_score_adj (the
+  victim's); score, selected_pid/selected_process (old "Kill process ... score
+  S or sacrifice child"); reaped; global_oom (from "Memory cgroup out of
+  memory" / "Out of memory" when no report says); and, when a report came
+  before, its invoker, invoker_pid, gfp_mask, order, constraint, global_oom,
+  oom_memcg, task_memcg, unit, cpuset, mems_allowed, limit_bytes, usage_bytes,
+  failcnt, swap_usage_bytes, swap_limit_bytes, kernel, report_line, complete.
+- task rows: pid, uid, tgid, total_vm_pages, rss_pages, rss_anon_pages,
+  rss_file_pages, rss_shmem_pages, pgtables_bytes, nr_ptes, swapents,
+  oom_score_adj, name (None where the header has no such column).
+
 >>> text = '''node invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0
 ... CPU: 1 UID: 0 PID: 812 Comm: node Not tainted 6.18.44 #1 PREEMPT(none)
 ... Call Trace:
@@ -111,12 +130,10 @@ _USAGE = re.compile(
     r"(?P<what>memory|memory\+swap|swap|kmem|tcpmem): usage (?P<usage>\d+)kB, limit (?P<limit>\d+)kB, "
     r"failcnt (?P<failcnt>\d+)")
 _TASK_IN = re.compile(r"Task in (?P<task>\S+) killed as a result of limit of (?P<limit>\S+)")
-_SUMMARY = re.compile(
-    r"oom-kill:constraint=(?P<constraint>[^,]*),nodemask=(?P<nodemask>.*?),cpuset=(?P<cpuset>.*?),"
-    r"mems_allowed=(?P<mems>.*?),(?:(?P<global>global_oom)|oom_memcg=(?P<oom_memcg>.*?))"
-    r"(?:,task_memcg=(?P<task_memcg>.*?))?,task=(?P<task>.*),pid=(?P<pid>\d+),uid=(?P<uid>\d+)\s*$")
-_SUMMARY_KEYS = re.compile(  # a summary cut short: whatever fields are whole
-    r"(constraint|nodemask|cpuset|mems_allowed|oom_memcg|task_memcg|task|pid|uid)=([^,]*)(?=,)|(global_oom)(?=,)")
+# the summary's fields, in the order the kernel prints them; a value runs to the next one
+# (nodemask and mems_allowed are lists like 0-1,3 and may hold commas)
+_SUMMARY_KEY = re.compile(
+    r"(?:^|,)(constraint|nodemask|cpuset|mems_allowed|oom_memcg|task_memcg|task|pid|uid)=|,(global_oom)(?=,|$)")
 _SWAP = re.compile(r"(Free|Total) swap\s*=\s*(\d+)kB")
 _RAM = re.compile(r"(\d+) pages RAM")
 _TASK_ROW = re.compile(r"\[\s*(\d+)\]\s+(.*)")
@@ -130,7 +147,7 @@ _BODY = re.compile("|".join([
     r"\s*</?(?:TASK|IRQ|NMI|EOI|SOFTIRQ)>",
     r"\s*(?:\? )?[\w.$]+\+0x[0-9a-f]+/0x[0-9a-f]+",          # stack frame
     r"\s*\[<[0-9a-f]+>\]",                                     # 3.x stack frame
-    r"\s*(?:[0-9a-f]{8,16}\s*)+$",                             # 3.x raw stack words
+    r"\s*[0-9a-f]{8,16}(?:\s+[0-9a-f]{8,16})*\s*$",             # 3.x raw stack words
     r"\s*(?:[A-Z][A-Z0-9]{1,3}|Code):\s+(?:[0-9a-f]{2}|Unable)",  # registers, Code:
     r"\s*(?:pc|lr|sp)\s*: ", r"\s*x\d+\s*: [0-9a-f]", r"pstate: ",  # arm64 registers
     r"Workqueue: ", r"Modules linked in:",
@@ -370,32 +387,29 @@ class _Report:
 
     def _summary(self, text: str) -> None:
         a = self.attrs
-        m = _SUMMARY.match(text)
-        if m:
-            g = m.groupdict()
-            fields = {"constraint": g["constraint"], "nodemask": g["nodemask"], "cpuset": g["cpuset"],
-                      "mems_allowed": g["mems"], "oom_memcg": g["oom_memcg"], "task_memcg": g["task_memcg"],
-                      "process": g["task"], "pid": int(g["pid"]), "uid": int(g["uid"])}
-            glob = bool(g["global"])
-        else:  # cut short: take the fields that are whole
-            fields, glob = {}, None
-            for k, v, flag in _SUMMARY_KEYS.findall(text[len("oom-kill:"):]):  # the last one, maybe cut, is left
-                if flag:
-                    glob = True
+        body = text[len("oom-kill:"):].rstrip()
+        marks = list(_SUMMARY_KEY.finditer(body))
+        for i, m in enumerate(marks):
+            if m.group(2):
+                a["global_oom"] = True
+                continue
+            key = m.group(1)
+            if i + 1 < len(marks):
+                value = body[m.end():marks[i + 1].start()]
+            elif key == "uid":  # the line's last field: whole unless the line was cut inside the number
+                value = body[m.end():]
+            else:
+                continue  # the line was cut inside or after this field
+            if key in ("pid", "uid"):
+                if not value.isdigit():
                     continue
-                k = {"mems_allowed": "mems_allowed", "task": "process"}.get(k, k)
-                if k in ("pid", "uid"):
-                    if not v.isdigit():
-                        continue
-                    v = int(v)
-                fields.setdefault(k, v)
-            if glob is None and fields.get("oom_memcg"):
-                glob = False
-        for k, v in fields.items():
-            if v is not None and v != "":
-                a[k] = v
-        if glob is not None:
-            a["global_oom"] = glob
+                value = int(value)
+            elif key == "task":
+                key = "process"
+            if value != "":
+                a[key] = value
+        if a["oom_memcg"] and a["global_oom"] is None:
+            a["global_oom"] = False
 
     def group(self, complete: bool, kill_prefix: str | None = None) -> OomGroup:
         a = self.attrs
@@ -487,6 +501,8 @@ def assemble(lines: Iterable[KLine]) -> Iterator[OomGroup]:
         text = kl.text
         if not isinstance(text, str):
             text = "" if text is None else str(text)
+        if kl.ts_us is not None and type(kl.ts_us) is not int:
+            kl = kl._replace(ts_us=None)  # only a number of microseconds is a time
         follows, source = False, None
         if kill is not None:
             if kill.take(kl, text):

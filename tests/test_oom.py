@@ -486,8 +486,12 @@ def test_truncated_report():
     assert (rep.attrs["complete"], rep.attrs["interleaved_lines"], rep.attrs["ntasks"]) == (False, 0, 0)
     # a summary cut mid-line still gives the fields that are whole
     [rep] = run(kl(REPORT[:-1] + ["oom-kill:constraint=CONSTRAINT_MEMCG,nodemask=(null),cpuset=/,mems_allowed=0,oom_mem"]))
-    assert (rep.attrs["constraint"], rep.attrs["cpuset"], rep.attrs["mems_allowed"]) == ("CONSTRAINT_MEMCG", "/", "0")
-    assert rep.attrs["oom_memcg"] is None and rep.attrs["complete"] is False
+    assert (rep.attrs["constraint"], rep.attrs["nodemask"], rep.attrs["cpuset"]) == ("CONSTRAINT_MEMCG", "(null)", "/")
+    # mems_allowed is a list that may hold commas (0-1,3): "0,oom_mem" may be cut inside it, so it is left out
+    assert rep.attrs["mems_allowed"] is None and rep.attrs["oom_memcg"] is None and rep.attrs["complete"] is False
+    [rep] = run(kl(REPORT[:-1] + [SUMMARY.replace("mems_allowed=0", "mems_allowed=0-1,3")]))
+    assert (rep.attrs["mems_allowed"], rep.attrs["oom_memcg"], rep.attrs["uid"]) == (
+        "0-1,3", "/system.slice/nest-api.service", 1000)
     [rep] = run(kl(REPORT[:-1] + [SUMMARY[:-9]]))  # ...,task=node,pid=812 and no uid: the pid may be cut, so is left
     assert (rep.attrs["pid"], rep.attrs["uid"], rep.attrs["process"]) == (None, None, "node")
     # a kill line cut short
@@ -644,8 +648,12 @@ def test_unit_of():
 
 def test_never_raises():
     odd = [KLine(1, 1, 1, None, None), KLine(2, 2, 2, "x", TRIGGER), KLine(3, 3, 3, None, 12345),
-           KLine(4, 4, 4, None, "[" * 10000), KLine(5, 5, 5, None, "oom-kill:" + "," * 5000)]
+           KLine(4, 4, 4, None, "[" * 10000), KLine(5, 5, 5, None, "oom-kill:" + "," * 5000),
+           # long lines that once sent the regular expressions into backtracking for minutes
+           KLine(6, 6, 6, None, "oom-kill:constraint=X,nodemask=" + ",cpuset=,mems_allowed=,oom_memcg=,task=" * 300),
+           KLine(7, 7, 7, None, "0123456789abcdef " * 2000 + "z")]
     list(assemble(odd))
+    list(assemble([KLine(1, 1, 1, "x", TRIGGER), KLine(2, 2, 2, 10**15, "eth0: up"), KLine(3, 3, 3, 2.5, KILL)]))
     assert list(assemble([])) == []
     pool = REPORT + [KILL, "oom_reaper: reaped process 812 (node), now anon-rss:0kB",
                      "Out of memory: Kill process 3 (a) score 1 or sacrifice child", "Killed process 3 (a) total-vm:1kB",
