@@ -7,14 +7,15 @@ the best clock: the journal; then dmesg's kernel times put on the wall clock
 by the least delayed line of the boot (see align); then syslog files, whose
 times carry the logger's delay (and whose replay of the ring buffer at
 start-up can be minutes late); then ``dmesg -T`` and ``--time-format iso``,
-which drift after a suspend.
+which drift after a suspend; last, copies nothing could put on the wall
+clock (matched by their kernel time alone).
 """
 from __future__ import annotations
 
 import duckdb
 
 _RANK = """CASE WHEN e.source LIKE 'journal%' THEN 0 WHEN e.ts_quality = 'monotonic_aligned' THEN 1
-                WHEN coalesce(e.attrs->>'ctime', 'false') = 'true' THEN 3 ELSE 2 END"""
+                WHEN e.ts IS NULL THEN 4 WHEN coalesce(e.attrs->>'ctime', 'false') = 'true' THEN 3 ELSE 2 END"""
 _KMONO = "TRY_CAST(coalesce(e.attrs->>'source_monotonic_us', e.attrs->>'monotonic_us') AS BIGINT)"
 
 
@@ -27,7 +28,7 @@ def link(con: duckdb.DuckDBPyConnection) -> int:
         SELECT e.event_id, e.file_id, e.host, e.message, e.ts, {_KMONO} AS kmono, {_RANK} AS rank, e.kind,
                coalesce(TRY_CAST(e.attrs->>'pid' AS INTEGER), TRY_CAST(e.attrs->>'victim_pid' AS INTEGER)) AS victim
         FROM events e
-        WHERE e.ts IS NOT NULL AND (e.process = 'kernel' OR e.attrs->>'origin' = 'kernel')""")
+        WHERE (e.ts IS NOT NULL OR {_KMONO} IS NOT NULL) AND (e.process = 'kernel' OR e.attrs->>'origin' = 'kernel')""")
     # lines: equal text, and equal kernel time where both have one; OOM events: the same victim within 2 s
     con.execute("""
         CREATE OR REPLACE TEMP TABLE kpairs AS

@@ -418,6 +418,29 @@ class Ingester:
         return res
 
 
+def _adopt_record_hosts(con: duckdb.DuckDBPyConnection, cands: list[Candidate],
+                        results: list[FileResult]) -> None:
+    """Where a host folder's records all name one host (web1/ holding syslog lines of ip-10-0-0-5), the
+    folder's other files (dmesg, nginx: no host of their own) take that name too, so that their events
+    meet the others' on one host."""
+    folders: dict[str, list[int]] = {}
+    for c, r in zip(cands, results):
+        if c.host and r.file_id is not None:
+            folders.setdefault(c.host, []).append(r.file_id)
+    for folder_host, ids in folders.items():
+        named = con.execute(
+            f"SELECT DISTINCT host FROM events WHERE file_id IN ({', '.join(map(str, ids))}) "
+            f"AND host IS NOT NULL AND host <> ?", [folder_host]).fetchall()
+        if len(named) == 1:
+            con.execute(f"UPDATE events SET host = ? WHERE file_id IN ({', '.join(map(str, ids))}) AND host = ?",
+                        [named[0][0], folder_host])
+            con.execute(f"UPDATE files SET host = ? WHERE file_id IN ({', '.join(map(str, ids))}) AND host = ?",
+                        [named[0][0], folder_host])
+            for c, r in zip(cands, results):
+                if r.host == folder_host:
+                    r.host = named[0][0]
+
+
 def _parse_boot_time(text: str) -> int:
     """--boot-time: an ISO 8601 time (UTC unless it says), or epoch seconds (btime)."""
     from dateutil import parser as dtparser
@@ -467,6 +490,8 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Opti
             results.append(r)
             if on_file:
                 on_file(c, r)
+        if options.host is None:
+            _adopt_record_hosts(con, cands, results)
         boot_times = {c.host if options.host is None else options.host: c.boot_us for c in cands if c.boot_us}
         if forced_boot is not None:
             boot_times[None] = forced_boot

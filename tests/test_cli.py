@@ -347,13 +347,25 @@ HOST_LOG = (bsd("May 28 14:35:12", "app3", "node[812]", "host in the record")
 def test_host_comes_from_the_record_else_the_bundle_folder(cli, tmp_path, arg):
     base = tmp_path / "incident/web1" if arg == "incident" else tmp_path / "web1"
     write(base / "var/log/syslog", HOST_LOG)
-    r = cli("ingest", arg, "--db", "t.duckdb", "--year", "2024")
+    # a second host folder whose only log names no host: its events take the folder's name
+    write(base.parent / "web2/var/log/nginx/access.log",
+          '203.0.113.9 - - [28/May/2024:14:35:14 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.1"\n')
+    r = cli("ingest", arg if arg == "incident" else ".", "--db", "t.duckdb", "--year", "2024")
     assert r.returncode == 0, r.stderr
     db = tmp_path / "t.duckdb"
-    assert [(e[3], e[4]) for e in events(db)] == [("app3", "host in the record"), ("web1", "localhost"),
-                                                   ("web1", "localhost.localdomain"), ("app3", "app3 again")]
+    # web1's records all name app3, so its lines from localhost (written before the hostname was set) are app3's
+    assert [(e[3], e[4]) for e in events(db)][:4] == [("app3", "host in the record"), ("app3", "localhost"),
+                                                      ("app3", "localhost.localdomain"), ("app3", "app3 again")]
+    assert [e[3] for e in events(db)][4:] == ["web2"]
     path = "incident/web1/var/log/syslog" if arg == "incident" else "web1/var/log/syslog"
-    assert file_rows(db)[path]["host"] == "app3"  # the host most of its events name
+    assert file_rows(db)[path]["host"] == "app3"
+
+
+def test_records_naming_several_hosts_leave_the_folder_name(cli, tmp_path):
+    write(tmp_path / "web1/var/log/syslog", HOST_LOG + bsd("May 28 14:35:16", "db7", "mysqld[9]", "another host"))
+    r = cli("ingest", "web1", "--db", "t.duckdb", "--year", "2024")
+    assert r.returncode == 0, r.stderr
+    assert [e[3] for e in events(tmp_path / "t.duckdb")] == ["app3", "web1", "web1", "app3", "db7"]
 
 
 def test_host_option_overrides_the_folder_name(cli, tmp_path):
