@@ -25,32 +25,49 @@ def link(con: duckdb.DuckDBPyConnection) -> int:
     # a kernel line: same host and text, and the same kernel time where both have one, else within a second
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE kcopies AS
-        SELECT e.event_id, e.file_id, e.host, e.message, e.ts, {_KMONO} AS kmono, {_RANK} AS rank, e.kind,
+        SELECT e.event_id, e.file_id, e.host, e.message, e.ts, epoch(e.ts)::BIGINT AS sec, {_KMONO} AS kmono,
+               {_RANK} AS rank, e.kind,
                coalesce(TRY_CAST(e.attrs->>'pid' AS INTEGER), TRY_CAST(e.attrs->>'victim_pid' AS INTEGER)) AS victim
         FROM events e
         WHERE (e.ts IS NOT NULL OR {_KMONO} IS NOT NULL) AND (e.process = 'kernel' OR e.attrs->>'origin' = 'kernel')""")
-    # lines: equal text, and equal kernel time where both have one; OOM events: the same victim within 2 s
-    con.execute("""
+    # Lines: equal text at equal kernel time; where one side has no kernel time, equal text within the
+    # same or the next second. Every join has an equality key that keeps repeated messages from
+    # multiplying (10,000 identical lines in two files must not make 10^8 pairs).
+    # OOM events: the same victim at the same kernel time, or within 2 s.
+    better = "(b.rank, b.file_id, b.event_id) < (a.rank, a.file_id, a.event_id)"
+    con.execute(f"""
         CREATE OR REPLACE TEMP TABLE kpairs AS
-        SELECT a.event_id AS dup, b.event_id AS keep, b.rank, b.file_id
+        SELECT a.event_id AS dup, b.event_id AS keep, b.rank, b.file_id, 0.0 AS dt
         FROM kcopies a JOIN kcopies b
-          ON a.host IS NOT DISTINCT FROM b.host AND a.kind = b.kind AND a.message = b.message
-        WHERE a.kind NOT IN ('oom_kill', 'oom_invoked') AND a.file_id <> b.file_id
-          AND CASE WHEN a.kmono IS NOT NULL AND b.kmono IS NOT NULL THEN a.kmono = b.kmono
-                   ELSE abs(epoch(a.ts) - epoch(b.ts)) <= 1 END
-          AND (b.rank, b.file_id, b.event_id) < (a.rank, a.file_id, a.event_id)
+          ON a.host IS NOT DISTINCT FROM b.host AND a.message = b.message AND a.kmono = b.kmono
+        WHERE a.kind NOT IN ('oom_kill', 'oom_invoked') AND b.kind = a.kind AND a.file_id <> b.file_id AND {better}
         UNION ALL
-        SELECT a.event_id, b.event_id, b.rank, b.file_id
+        SELECT a.event_id, b.event_id, b.rank, b.file_id, coalesce(abs(epoch(a.ts) - epoch(b.ts)), 0.0)
+        FROM (SELECT *, unnest([sec - 1, sec, sec + 1]) AS near FROM kcopies WHERE ts IS NOT NULL) a
+        JOIN (SELECT * FROM kcopies WHERE kmono IS NULL AND ts IS NOT NULL) b
+          ON a.host IS NOT DISTINCT FROM b.host AND a.message = b.message AND b.sec = a.near
+        WHERE a.kind NOT IN ('oom_kill', 'oom_invoked') AND b.kind = a.kind AND a.file_id <> b.file_id
+          AND abs(epoch(a.ts) - epoch(b.ts)) <= 1 AND {better}
+        UNION ALL
+        SELECT a.event_id, b.event_id, b.rank, b.file_id, coalesce(abs(epoch(a.ts) - epoch(b.ts)), 0.0)
+        FROM (SELECT *, unnest([sec - 1, sec, sec + 1]) AS near FROM kcopies WHERE kmono IS NULL AND ts IS NOT NULL) a
+        JOIN (SELECT * FROM kcopies WHERE kmono IS NOT NULL AND ts IS NOT NULL) b
+          ON a.host IS NOT DISTINCT FROM b.host AND a.message = b.message AND b.sec = a.near
+        WHERE a.kind NOT IN ('oom_kill', 'oom_invoked') AND b.kind = a.kind AND a.file_id <> b.file_id
+          AND abs(epoch(a.ts) - epoch(b.ts)) <= 1 AND {better}
+        UNION ALL
+        SELECT a.event_id, b.event_id, b.rank, b.file_id, coalesce(abs(epoch(a.ts) - epoch(b.ts)), 0.0)
         FROM kcopies a JOIN kcopies b
           ON a.host IS NOT DISTINCT FROM b.host AND a.kind = b.kind AND a.victim IS NOT DISTINCT FROM b.victim
         WHERE a.kind IN ('oom_kill', 'oom_invoked') AND a.file_id <> b.file_id
           AND CASE WHEN a.kmono IS NOT NULL AND b.kmono IS NOT NULL THEN a.kmono = b.kmono
                    ELSE abs(epoch(a.ts) - epoch(b.ts)) <= 2 END
-          AND (b.rank, b.file_id, b.event_id) < (a.rank, a.file_id, a.event_id)""")
-    # each copy points at the best of its twins, which has no better twin itself
+          AND {better}""")
+    # each copy points at the best of its twins (the nearest in time among equals), which has no better
+    # twin itself
     con.execute("""
         UPDATE events SET duplicate_of = p.keep
-        FROM (SELECT dup, arg_min(keep, (rank, file_id, keep)) AS keep FROM kpairs GROUP BY dup) p
+        FROM (SELECT dup, arg_min(keep, (rank, dt, file_id, keep)) AS keep FROM kpairs GROUP BY dup) p
         WHERE events.event_id = p.dup""")
     con.execute("DROP TABLE kcopies; DROP TABLE kpairs")
     return con.execute("SELECT count(*) FROM events WHERE duplicate_of IS NOT NULL").fetchone()[0]

@@ -87,3 +87,19 @@ def test_replayed_syslog_does_not_drag_the_boot_time(tmp_path):
     # the replayed copy (19:54:10) is not the one counted: the aligned dmesg copy is
     kill = con.execute("SELECT ts_quality, file FROM oom_kills WHERE pid = 21140").fetchall()
     assert kill == [("monotonic_aligned", str(files[0]))]
+
+
+def test_copies_without_kernel_time_link_by_text_within_a_second(tmp_path):
+    """kern.log without printk times and dmesg -T: the same repeated message, a second apart or less."""
+    host = tmp_path / "web1"
+    host.mkdir()
+    msg = "[UFW BLOCK] IN=eth0 OUT= SRC=203.0.113.7 DST=10.0.0.2 PROTO=TCP DPT=22"
+    (host / "kern.log").write_text("".join(f"2024-05-28T06:00:0{i}.200000+00:00 web1 kernel: {msg}\n" for i in range(4)))
+    (host / "dmesg.txt").write_text("".join(f"[Tue May 28 06:00:0{i} 2024] {msg}\n" for i in range(4)))
+    con, _ = ingest(tmp_path, host)
+    rows = con.execute("""
+        SELECT d.line, k.line FROM events d JOIN events k ON k.event_id = d.duplicate_of
+        JOIN files f ON f.file_id = d.file_id WHERE f.path LIKE '%dmesg.txt' ORDER BY d.line""").fetchall()
+    # each -T line (whole seconds) points at the kern.log line of its own second, 0.2 s later
+    assert rows == [(1, 1), (2, 2), (3, 3), (4, 4)]
+    assert con.execute("SELECT count(*) FROM events WHERE duplicate_of IS NULL").fetchone()[0] == 4
