@@ -40,6 +40,26 @@ def _clean(b: bytes) -> bytes:
     return s.encode("utf-8")
 
 
+def _headers(buf: bytes, end: int):
+    """The binary-field name lines in buf[:end], in order: found from the NUL bytes of their 64-bit
+    lengths (memchr-fast) rather than by a regular expression over every line; a length without a
+    NUL (a value of 2^56 bytes or more) is beyond any journal field anyway."""
+    seen = -1
+    p = buf.find(b"\x00", 0, end + 8)
+    while p >= 0:
+        # the name line ends at a newline among the 8 bytes before this NUL
+        for c in range(max(p - 8, 0), p):
+            if buf[c] != 0x0A or c <= seen:
+                continue
+            start = buf.rfind(b"\n", 0, c) + 1
+            m = _HEADER.match(buf, start, c + 1)
+            if m and start < end:
+                seen = c
+                yield m
+                break
+        p = buf.find(b"\x00", p + 1, end + 8)
+
+
 def textify(src: Path, dst: Path, offset: int = 0) -> None:
     """Copy an export file from ``offset`` as clean text lines, binary fields rewritten (see above)."""
     with open(src, "rb") as f, open(dst, "wb") as out:
@@ -65,7 +85,7 @@ def textify(src: Path, dst: Path, offset: int = 0) -> None:
                     continue
             pos = 0
             need_more = False
-            for m in _HEADER.finditer(buf, 0, end):
+            for m in _headers(buf, end):
                 if m.start() < pos:
                     continue      # inside a value already consumed
                 hdr_end = m.end()
