@@ -100,14 +100,23 @@ def align(con: duckdb.DuckDBPyConnection, boot_times: dict[str | None, int] | No
 
 def _from_messages(con, file_id, host, seq, journal_boots) -> Offset | None:
     """The boot time of one file's boot from kernel messages also found in a wall-clock source."""
-    m = con.execute(f"""
-        SELECT min(k.off), count(*), count(DISTINCT k.file_id) FROM events e
+    offs = con.execute(f"""
+        SELECT k.off, k.file_id FROM events e
         JOIN kwall k ON k.host IS NOT DISTINCT FROM e.host AND k.message = e.message AND k.kmono = {_MONO.replace('attrs', 'e.attrs')}
-        WHERE e.file_id = ? AND {_SEQ.replace('attrs', 'e.attrs')} = ? AND e.ts_quality IN {_LOOSE}""",
-                    [file_id, seq]).fetchone()
-    best, matched, nfiles = m
-    if best is None:
+        WHERE e.file_id = ? AND {_SEQ.replace('attrs', 'e.attrs')} = ? AND e.ts_quality IN {_LOOSE}
+        ORDER BY k.off""", [file_id, seq]).fetchall()
+    if not offs:
         return None
+    # Messages printed at the same kernel time in every boot ("Linux version ..." at 0.000000) match the
+    # boots of a kern.log that holds several: take the boot most of the matches belong to.
+    clusters: list[list[tuple[int, int]]] = []
+    for off, fid in offs:
+        if clusters and off - clusters[-1][0][0] < SAME_BOOT_US:
+            clusters[-1].append((off, fid))
+        else:
+            clusters.append([(off, fid)])
+    chosen = max(clusters, key=len)
+    best, matched, nfiles = chosen[0][0], len(chosen), len({fid for _, fid in chosen})
     for jhost, boot, off, spread, count in journal_boots:
         if jhost == host and abs(off - best) < SAME_BOOT_US:
             return Offset(host, file_id, seq, off, "journal",

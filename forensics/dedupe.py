@@ -35,12 +35,16 @@ def link(con: duckdb.DuckDBPyConnection) -> int:
     # multiplying (10,000 identical lines in two files must not make 10^8 pairs).
     # OOM events: the same victim at the same kernel time, or within 2 s.
     better = "(b.rank, b.file_id, b.event_id) < (a.rank, a.file_id, a.event_id)"
+    # the same text at the same kernel time recurs in every boot (boot messages): where both copies
+    # have a wall time, they must also be near in it
+    same_boot = "a.ts IS NULL OR b.ts IS NULL OR abs(epoch(a.ts) - epoch(b.ts)) <= 600"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE kpairs AS
         SELECT a.event_id AS dup, b.event_id AS keep, b.rank, b.file_id, 0.0 AS dt
         FROM kcopies a JOIN kcopies b
           ON a.host IS NOT DISTINCT FROM b.host AND a.message = b.message AND a.kmono = b.kmono
         WHERE a.kind NOT IN ('oom_kill', 'oom_invoked') AND b.kind = a.kind AND a.file_id <> b.file_id AND {better}
+          AND ({same_boot})
         UNION ALL
         SELECT a.event_id, b.event_id, b.rank, b.file_id, coalesce(abs(epoch(a.ts) - epoch(b.ts)), 0.0)
         FROM (SELECT *, unnest([sec - 1, sec, sec + 1]) AS near FROM kcopies WHERE ts IS NOT NULL) a
@@ -60,7 +64,7 @@ def link(con: duckdb.DuckDBPyConnection) -> int:
         FROM kcopies a JOIN kcopies b
           ON a.host IS NOT DISTINCT FROM b.host AND a.kind = b.kind AND a.victim IS NOT DISTINCT FROM b.victim
         WHERE a.kind IN ('oom_kill', 'oom_invoked') AND a.file_id <> b.file_id
-          AND CASE WHEN a.kmono IS NOT NULL AND b.kmono IS NOT NULL THEN a.kmono = b.kmono
+          AND CASE WHEN a.kmono IS NOT NULL AND b.kmono IS NOT NULL THEN a.kmono = b.kmono AND ({same_boot})
                    ELSE abs(epoch(a.ts) - epoch(b.ts)) <= 2 END
           AND {better}""")
     # each copy points at the best of its twins (the nearest in time among equals), which has no better

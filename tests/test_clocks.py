@@ -103,3 +103,33 @@ def test_copies_without_kernel_time_link_by_text_within_a_second(tmp_path):
     # each -T line (whole seconds) points at the kern.log line of its own second, 0.2 s later
     assert rows == [(1, 1), (2, 2), (3, 3), (4, 4)]
     assert con.execute("SELECT count(*) FROM events WHERE duplicate_of IS NULL").fetchone()[0] == 4
+
+
+def test_kern_log_of_two_boots_aligns_dmesg_to_its_own(tmp_path):
+    """Both boots print the same first lines at the same kernel times; the dmesg is of the second boot."""
+    host = tmp_path / "web1"
+    host.mkdir()
+    early = [(0, "Linux version 6.8.0-31-generic"), (12_345, "Command line: BOOT_IMAGE=/vmlinuz ro quiet")]
+    boot1, boot2 = BOOT, BOOT + 3 * 86_400_000_000        # the second boot three days later
+
+    def syslog_line(boot, mono, text):
+        wall = boot + mono + 50_000                        # rsyslog wrote it 50 ms after the kernel printed it
+        s, us = divmod(wall, 1_000_000)
+        import datetime
+        t = datetime.datetime.fromtimestamp(s, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{t}.{us:06d}+00:00 web1 kernel: [{mono // 1_000_000:5d}.{mono % 1_000_000:06d}] {text}\n"
+
+    later = [(700_000_000, "e1000: eth0 NIC Link is Up"), (900_000_000, "EXT4-fs (vda1): re-mounted")]
+    (host / "kern.log").write_text("".join(syslog_line(boot1, m, t) for m, t in early + later[:1])
+                                   + "".join(syslog_line(boot2, m, t) for m, t in early + later))
+    (host / "dmesg.txt").write_text("".join(f"[{m // 1_000_000:5d}.{m % 1_000_000:06d}] {t}\n" for m, t in early + later))
+    con, _ = ingest(tmp_path, host)
+    method, boot = con.execute("SELECT method, epoch_us(boot_time) FROM clock_offsets").fetchone()
+    assert (method, boot) == ("message match", boot2 + 50_000)
+    # the kern.log copies of the second boot's lines point at the aligned dmesg; the first boot's do not
+    linked = con.execute("""
+        SELECT epoch_us(k.ts) >= $b2, k.duplicate_of IS NOT NULL, epoch_us(k.ts) - epoch_us(d.ts)
+        FROM events k LEFT JOIN events d ON d.event_id = k.duplicate_of
+        WHERE k.source = 'syslog' ORDER BY k.line""", {"b2": boot2}).fetchall()
+    assert [(second, dup) for second, dup, _ in linked] == [(False, False)] * 3 + [(True, True)] * 4
+    assert all(dt == 0 for _, dup, dt in linked if dup)    # aligned to the least delayed line, all 50 ms late
