@@ -60,7 +60,8 @@ def align(con: duckdb.DuckDBPyConnection, boot_times: dict[str | None, int] | No
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE kwall AS
         SELECT host, file_id, message, {_KMONO} AS kmono, epoch_us(ts) - {_KMONO} AS off FROM events
-        WHERE (process = 'kernel' OR attrs->>'origin' = 'kernel') AND ts IS NOT NULL AND ts_quality NOT IN {_LOOSE}
+        WHERE (process = 'kernel' OR (kind IN ('oom_kill', 'oom_invoked') AND attrs->>'origin' = 'kernel'))
+          AND ts IS NOT NULL AND ts_quality NOT IN {_LOOSE}
           AND coalesce(attrs->>'ctime', 'false') <> 'true' AND {_KMONO} IS NOT NULL""")
     journal_boots = con.execute("""
         SELECT host, attrs->>'boot_id' AS boot, median(off)::BIGINT, quantile_cont(off, 0.9) - quantile_cont(off, 0.1),

@@ -29,7 +29,8 @@ def link(con: duckdb.DuckDBPyConnection) -> int:
                {_RANK} AS rank, e.kind,
                coalesce(TRY_CAST(e.attrs->>'pid' AS INTEGER), TRY_CAST(e.attrs->>'victim_pid' AS INTEGER)) AS victim
         FROM events e
-        WHERE (e.ts IS NOT NULL OR {_KMONO} IS NOT NULL) AND (e.process = 'kernel' OR e.attrs->>'origin' = 'kernel')""")
+        WHERE (e.process = 'kernel' OR (e.kind IN ('oom_kill', 'oom_invoked') AND e.attrs->>'origin' = 'kernel'))
+          AND (e.ts IS NOT NULL OR {_KMONO} IS NOT NULL)""")
     # Lines: equal text at equal kernel time; where one side has no kernel time, equal text within the
     # same or the next second. Every join has an equality key that keeps repeated messages from
     # multiplying (10,000 identical lines in two files must not make 10^8 pairs).
