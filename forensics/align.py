@@ -11,7 +11,8 @@ database holds for that host, in this order:
    after it is printed); the smallest over the boot wins.  Where the
    journal knows that boot (its __REALTIME - __MONOTONIC, exact), the
    journal's figure is used;
-2. the bundle's ``proc/stat`` btime, or ``--boot-time``;
+2. the boot time the bundle states (``proc/stat`` btime, ``uptime -s``
+   output), or ``--boot-time``;
 3. otherwise the lines stay ``unaligned`` and ingest says how to supply a
    boot time.
 
@@ -77,7 +78,7 @@ def align(con: duckdb.DuckDBPyConnection, boot_times: dict[str | None, int] | No
         if o is None:
             bt = boot_times.get(host, boot_times.get(None))
             if bt is not None:
-                src = "bundle btime" if host in boot_times else "--boot-time"
+                src = "bundle boot time" if host in boot_times else "--boot-time"
                 o = Offset(host, file_id, seq, bt, src, f"boot time from {src}")
         if o is None:
             o = Offset(host, file_id, seq, None, "none",

@@ -17,7 +17,8 @@ LAYOUT_DIRS = {
 }
 SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "proc"}   # proc/: facts (btime), not logs
 SKIP_SUFFIXES = (".duckdb", ".duckdb.wal", ".html", ".md", ".json.expected", ".pyc")
-SKIP_NAMES = {"expected.json", "README", "README.md", "PROVENANCE.md", "hostname", "timezone", "localtime"}
+SKIP_NAMES = {"expected.json", "README", "README.md", "PROVENANCE.md", "hostname", "timezone", "localtime",
+              "uptime-s", "uptime-s.txt", "uptime_s.txt", "uptime_s"}
 
 
 @dataclass
@@ -56,13 +57,28 @@ def _read_first_line(p: Path) -> str | None:
         return None
 
 
-def boot_time(folder: Path) -> int | None:
-    """The boot time a host folder states: ``btime`` of a captured /proc/stat, in µs."""
+UPTIME_S_NAMES = ("uptime-s", "uptime-s.txt", "uptime_s.txt", "uptime_s", "uptime")
+
+
+def boot_time(folder: Path, tz: str | None = None) -> int | None:
+    """The boot time a host folder states, in µs: ``btime`` of a captured /proc/stat, else the output of
+    ``uptime -s`` (``2024-05-28 06:00:01``, the host's local time) saved as uptime-s.txt or the like."""
     p = folder / "proc" / "stat"
     if p.is_file():
         m = re.search(r"^btime (\d+)$", p.read_text(errors="replace"), re.M)
         if m:
             return int(m.group(1)) * 1_000_000
+    for name in UPTIME_S_NAMES:
+        p = folder / name
+        if p.is_file() and p.stat().st_size < 100:
+            m = re.fullmatch(r"\s*(\d{4})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d)\s*", p.read_text(errors="replace"))
+            if m:
+                from parsers.timeutil import BadZone, LocalClock, zone
+                try:
+                    clock = LocalClock(zone(tz or "UTC"))
+                except BadZone:
+                    clock = LocalClock(zone("UTC"))
+                return clock.to_us(*(int(g) for g in m.groups()), 0)
     return None
 
 
@@ -115,7 +131,7 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
         shown_base = Path(arg.rstrip("/") or "/")
         for folder in host_folders(root):
             stated_host, tz = bundle_facts(folder)
-            boot_us = boot_time(folder)
+            boot_us = boot_time(folder, tz)
             host = stated_host or (folder.name if folder.name.lower() not in LAYOUT_DIRS else None)
             for dirpath, dirnames, filenames in os.walk(folder):
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)

@@ -69,7 +69,17 @@ def test_boot_time_option_and_bundle_btime(tmp_path):
     (host / "proc" / "stat").write_text(f"cpu  1 2 3\nbtime {BOOT // 1_000_000}\nprocesses 9\n")
     (tmp_path / "t.duckdb").unlink()
     con, _ = ingest(tmp_path, host)
-    assert con.execute("SELECT method, epoch_us(boot_time) FROM clock_offsets").fetchall() == [("bundle btime", BOOT)]
+    assert con.execute("SELECT method, epoch_us(boot_time) FROM clock_offsets").fetchall() == [("bundle boot time", BOOT)]
+    con.close()
+    # uptime -s, in the host's local time: 08:00:00 in Berlin in May (UTC+2) is 06:00:00Z
+    (host / "proc" / "stat").unlink()
+    (host / "etc").mkdir()
+    (host / "etc" / "timezone").write_text("Europe/Berlin\n")
+    (host / "uptime-s.txt").write_text("2024-05-28 08:00:00\n")
+    (tmp_path / "t.duckdb").unlink()
+    con, res = ingest(tmp_path, host)
+    assert con.execute("SELECT method, epoch_us(boot_time) FROM clock_offsets").fetchall() == [("bundle boot time", BOOT)]
+    assert not any(r.path.endswith("uptime-s.txt") for r in res)
 
 
 def test_replayed_syslog_does_not_drag_the_boot_time(tmp_path):
