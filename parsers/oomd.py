@@ -14,21 +14,13 @@ from __future__ import annotations
 
 import re
 
+from .oom import unit_of
+
 _EARLYOOM = re.compile(
     r"sending (?P<signal>SIG\w+) to process (?P<pid>\d+)(?: uid (?P<uid>\d+))? \"(?P<name>[^\"]*)\": "
     r"badness (?P<badness>-?\d+), VmRSS (?P<rss>\d+) MiB")
 _OOMD = re.compile(r"Killed (?P<cgroup>/\S*) due to (?P<reason>.+)")
-_UNIT = re.compile(r"([^/]+\.(?:service|scope|slice))$")
-
 DAEMONS = frozenset({"earlyoom", "systemd-oomd"})
-
-
-def unit_of(cgroup: str | None) -> str | None:
-    """The systemd unit a cgroup path ends in: /system.slice/nest-api.service -> nest-api.service."""
-    if not cgroup:
-        return None
-    m = _UNIT.search(cgroup.rstrip("/"))
-    return m.group(1) if m else None
 
 
 def classify(process: str | None, message: str) -> tuple[str, dict] | None:
