@@ -35,8 +35,8 @@ SAMPLE = "2024-05-28T14:35:12.123456+02:00 vps1 systemd[1]: Started nest-api.ser
 ISO = re.compile(
     r"(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d)T(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.(?P<f>\d{1,9}))?"
     r"(?P<z>Z|[+-]\d\d:?\d\d)? (?P<host>\S+) (?P<rest>.*)")
-BSD = re.compile(
-    r"(?P<mon>[A-Z][a-z]{2}) {1,2}(?P<d>\d{1,2}) (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.(?P<f>\d{1,9}))?"
+BSD = re.compile(  # the month in English or in the host's locale (avril, Mär, 5月)
+    r"(?P<mon>[^\W\d_]{3,5}\.?|\d{1,2}[月월]) {1,2}(?P<d>\d{1,2}) (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)(?:\.(?P<f>\d{1,9}))?"
     r" (?P<host>\S+) (?P<rest>.*)")
 FULL = re.compile(  # journalctl -o short-full: Tue 2024-05-28 14:35:12.123456 CEST host ...
     r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) (?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d)"
@@ -57,8 +57,14 @@ def sniff(head: list[str]) -> int:
     lines = [l for l in head if l.strip()][:10]
     if not lines:
         return 0
-    hits = sum(1 for l in lines if tagged(ISO, l) or tagged(BSD, l))
+    hits = sum(1 for l in lines if tagged(ISO, l) or tagged(BSD, l) or hostless(BSD, l))
     return 70 if hits >= max(1, (len(lines) + 1) // 2) else 0
+
+
+def hostless(rx: re.Pattern, line: str) -> bool:
+    """Whether a line has this header and then directly a ``name[pid]:`` tag, with no host between."""
+    m = rx.match(line)
+    return bool(m and m.group("host").endswith(":") and TAG.match(m.group("host") + " "))
 
 
 def tagged(rx: re.Pattern, line: str) -> bool:
@@ -80,10 +86,8 @@ class LineReader:
     def header(self, line: str) -> tuple[int | None, str, str, str, dict] | None:
         """(ts_us, ts_quality, host, rest, attrs) of a header line, or None."""
         c = line[:1]
-        if c.isdigit():
-            m = ISO.match(line)
-            if not m:
-                return None
+        m = ISO.match(line) if c.isdigit() else None
+        if m:
             g = m.group
             y, mo, d, h, mi, s = (int(g(k)) for k in ("y", "mo", "d", "h", "mi", "s"))
             us = _frac_us(g("f"))
@@ -96,7 +100,7 @@ class LineReader:
             else:
                 ts, q = self.clock.to_us(y, mo, d, h, mi, s, us), self.ctx.local_quality
             return ts, q, g("host"), g("rest"), {}
-        if c.isupper():
+        if c.isalpha() or c.isdigit():
             m = BSD.match(line)
             if m:
                 g = m.group
@@ -135,6 +139,8 @@ class LineReader:
         if parsed is None:
             return None
         ts, q, host, rest, attrs = parsed
+        if host.endswith(":"):     # no host field (journalctl --user, some containers): the tag came first
+            rest, host = host + " " + rest, None
         m = TAG.match(rest)
         process = pid = None
         message = rest
@@ -159,7 +165,7 @@ class LineReader:
             r = REPEATED.search(message)
             if r:
                 attrs["repeated"] = int(r.group(1))
-        return Event(ts, q, kind, message, n, n, host=None if host in _NO_HOST else host,
+        return Event(ts, q, kind, message, n, n, host=None if host is None or host in _NO_HOST else host,
                      unit=unit, process=process, pid=pid, attrs=attrs or None)
 
     def special(self, n: int, line: str) -> Event | Reject | None:

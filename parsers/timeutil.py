@@ -20,6 +20,23 @@ UTC = timezone.utc
 
 MONTHS = {m: i for i, m in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+# Abbreviated month names of the locales journalctl and syslog print most (glibc's %b, lower case,
+# no final dot): French, German, Spanish, Italian, Portuguese, Dutch, Russian. None maps one name to
+# two months; French needs four letters for juin/juil.
+MONTHS.update({
+    "janv": 1, "ene": 1, "gen": 1, "янв": 1,
+    "févr": 2, "fév": 2, "fev": 2, "фев": 2,
+    "mars": 3, "mär": 3, "mrt": 3, "мар": 3,
+    "avr": 4, "avril": 4, "abr": 4, "апр": 4,
+    "mai": 5, "mag": 5, "mei": 5, "мая": 5, "май": 5,
+    "juin": 6, "giu": 6, "июн": 6,
+    "juil": 7, "lug": 7, "июл": 7,
+    "août": 8, "aoû": 8, "ago": 8, "авг": 8,
+    "sept": 9, "set": 9, "сен": 9,
+    "okt": 10, "ott": 10, "out": 10, "окт": 10,
+    "ноя": 11,
+    "déc": 12, "dez": 12, "dic": 12, "дек": 12,
+})
 
 
 class BadZone(ValueError):
@@ -113,4 +130,12 @@ class YearGuesser:
 
 
 def month_number(name: str) -> int | None:
-    return MONTHS.get(name[:3].lower())
+    """1..12 for a month name or abbreviation in English or a common locale, or for 5月/5월.
+
+    >>> [month_number(m) for m in ("May", "avril", "juil.", "Mär", "dic", "5月", "Foo")]
+    [5, 4, 7, 3, 12, 5, None]
+    """
+    n = name.strip().rstrip(".").lower()
+    if n[-1:] in ("月", "월"):
+        return int(n[:-1]) if n[:-1].isdigit() and 1 <= int(n[:-1]) <= 12 else None
+    return MONTHS.get(n) or MONTHS.get(n[:4]) or MONTHS.get(n[:3])

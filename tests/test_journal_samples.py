@@ -141,3 +141,16 @@ def test_systemd_unit_messages_become_typed_events(tmp_path):
     # RFC 3339 with an offset is exact; the journalctl short lines have no year
     q = dict(con.execute("SELECT source || ':' || ts_quality, count(*) FROM events GROUP BY 1").fetchall())
     assert q == {"syslog:year_inferred": 9 + 11, "syslog:exact": 5}
+
+
+def test_localised_month_names_and_lines_without_a_host(tmp_path):
+    """journalctl in a French and a Chinese locale: "avril 16 21:08:50 systemd-oomd[93234]: ..." (no host
+    field in that excerpt) and "5月 29 23:06:20 Analyse systemd-oomd[111564]: ..."."""
+    fr = sample("oomd/issue-systemd-32304-systemd-oomd-fr-locale-excerpt.txt")
+    zh = sample("oomd/issue-systemd-42385-systemd-oomd-zh-locale-excerpt.txt")
+    con, res = ingest(tmp_path, fr, zh, year=2024)
+    assert [(r.format, r.lines, r.events, r.rejected) for r in res] == [("syslog", 10, 10, 0), ("syslog", 5, 5, 0)]
+    rows = con.execute("SELECT strftime(ts, '%m-%d %H:%M:%S'), host, process, pid, message FROM events "
+                       "WHERE line = 1 ORDER BY file_id").fetchall()
+    assert rows == [("04-16 21:08:50", None, "systemd-oomd", 93234, "Considered 97 cgroups for killing, top candidates were:"),
+                    ("05-29 23:06:20", "Analyse", "systemd-oomd", 111564, "Considered 10 cgroups for killing, top candidates were:")]
