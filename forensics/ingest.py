@@ -28,7 +28,7 @@ import parsers
 from parsers.context import Context
 from parsers.timeutil import BadZone, zone
 
-from . import ForensicsError, align, bulkload, dedupe, journal_load, kernel
+from . import ForensicsError, align, bulkload, dedupe, journal_load, kernel, syslog_load
 from .discovery import Candidate, discover
 from .store import Loader
 
@@ -43,6 +43,7 @@ class Options:
     format: str | None = None
     year: int | None = None
     boot_time: str | None = None     # --boot-time: when the kernel clock of every host without better evidence started
+    reference: bool = False          # read syslog and journal exports with the Python reference parsers (tests)
 
 
 @dataclass
@@ -373,7 +374,14 @@ class Ingester:
                             [file_id, cand.path, str(cand.abspath), res.format, host, tz_name])
                 first_ordinal, start, offset = 0, 1, 0
             res.file_id = file_id
-            if fmt == "journal_export":
+            if fmt == "syslog" and not self.opts.reference:
+                target = content
+                if not sc.clean or offset:
+                    target = fdir / "clean.txt"
+                    clean_copy(content, target, offset)
+                syslog_load.load(con, str(target), file_id, res.format, host, tz, self.opts.year, mtime,
+                                 start, first_ordinal)
+            elif fmt == "journal_export" and not self.opts.reference:
                 target = content
                 if not sc.clean or offset:
                     # a binary field's length has NUL bytes, so a clean file has none to rewrite

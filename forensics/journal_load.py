@@ -214,7 +214,8 @@ def classify_messages(con: duckdb.DuckDBPyConnection, file_id: int, first_line: 
     try:
         con.execute(f"""
             UPDATE events SET kind = t.kind, unit = t.unit, process = t.process, pid = t.pid,
-                   attrs = CAST(json_merge_patch(coalesce(events.attrs, '{{}}'), coalesce(t.extra, '{{}}')) AS JSON)
+                   attrs = CASE WHEN t.extra IS NULL THEN events.attrs
+                                ELSE CAST(json_merge_patch(coalesce(events.attrs, '{{}}'), t.extra) AS JSON) END
             FROM {read_spool(path, cols)} t
             WHERE events.event_id = t.event_id""")
     finally:

@@ -117,7 +117,7 @@ class Loader:
                 nl = r.line_end - r.line + 1 if r.nlines is None else r.nlines
                 ev_rows.append((base + self.ordinal, r.ts_us, r.ts_quality, r.host, r.kind, r.severity,
                                 r.unit, r.process, r.pid, msg, r.line, r.line_end, nl,
-                                dumps(r.attrs, ensure_ascii=False) if r.attrs else None))
+                                dumps(r.attrs, ensure_ascii=False, separators=(",", ":")) if r.attrs else None))
                 self.lines_in_events += nl
                 if len(ev_rows) >= BATCH:
                     self._flush_events(ev_rows)

@@ -254,15 +254,16 @@ def test_a_last_line_completed_later_is_read_again_whole(cli, tmp_path):
 
 KILL_SCRIPT = """
 import os, signal, sys
-import forensics.store as store
+import forensics.kernel as kernel
 from forensics.cli import main
 
-flush = store.Loader._flush_events
-def flush_then_die(self, rows):
-    flush(self, rows)
-    if self.file_id == 2:  # the second file's events are written, its transaction is not committed
+combine = kernel.combine_oom   # runs after a file's events are written, inside its transaction
+def combine_then_die(con, file_id, first_line=1):
+    n = combine(con, file_id, first_line)
+    if file_id == 2:  # the second file's events are written, its transaction is not committed
         os.kill(os.getpid(), signal.SIGKILL)
-store.Loader._flush_events = flush_then_die
+    return n
+kernel.combine_oom = combine_then_die
 sys.argv = ["forensics"] + sys.argv[1:]
 main()
 """
