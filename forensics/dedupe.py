@@ -1,4 +1,6 @@
-"""One kernel record, several files: link the copies to the one that counts.
+"""One record, several files: link the copies to the one that counts.
+
+Kernel records:
 
 The same kernel message reaches dmesg, kern.log (or syslog, messages) and
 the journal.  Each file keeps its event (provenance); all but one get
@@ -9,6 +11,10 @@ times carry the logger's delay (and whose replay of the ring buffer at
 start-up can be minutes late); then ``dmesg -T`` and ``--time-format iso``,
 which drift after a suspend; last, copies nothing could put on the wall
 clock (matched by their kernel time alone).
+
+Other messages: rsyslog forwards the journal into /var/log/syslog, so a
+message of one process found in both within a second is one record, and the
+journal's copy counts.
 """
 from __future__ import annotations
 
@@ -75,4 +81,32 @@ def link(con: duckdb.DuckDBPyConnection) -> int:
         FROM (SELECT dup, arg_min(keep, (rank, dt, file_id, keep)) AS keep FROM kpairs GROUP BY dup) p
         WHERE events.event_id = p.dup""")
     con.execute("DROP TABLE kcopies; DROP TABLE kpairs")
+    _link_forwarded(con)
     return con.execute("SELECT count(*) FROM events WHERE duplicate_of IS NOT NULL").fetchone()[0]
+
+
+_SYSLOG_LIKE = "('journal_json', 'journal_export', 'journal_native', 'journal_short', 'syslog')"
+
+
+def _link_forwarded(con: duckdb.DuckDBPyConnection) -> None:
+    """rsyslog writes what the journal holds into /var/log/syslog: the same message of the same process,
+    within a second, in a journal output and a syslog file is one record; the journal's copy counts."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE ucopies AS
+        SELECT event_id, file_id, host, process, pid, message, ts, epoch(ts)::BIGINT AS sec,
+               CASE WHEN source LIKE 'journal%' THEN 0 ELSE 1 END AS rank
+        FROM events
+        WHERE source IN {_SYSLOG_LIKE} AND process IS DISTINCT FROM 'kernel' AND ts IS NOT NULL
+          AND duplicate_of IS NULL AND coalesce(attrs->>'origin', '') <> 'kernel'""")
+    con.execute("""
+        UPDATE events SET duplicate_of = p.keep
+        FROM (SELECT a.event_id AS dup,
+                     arg_min(b.event_id, (b.rank, abs(epoch(a.ts) - epoch(b.ts)), b.file_id, b.event_id)) AS keep
+              FROM (SELECT *, unnest([sec - 1, sec, sec + 1]) AS near FROM ucopies WHERE rank = 1) a
+              JOIN (SELECT * FROM ucopies WHERE rank = 0) b
+                ON a.host IS NOT DISTINCT FROM b.host AND a.message = b.message AND b.sec = a.near
+               AND a.process IS NOT DISTINCT FROM b.process AND a.pid IS NOT DISTINCT FROM b.pid
+              WHERE abs(epoch(a.ts) - epoch(b.ts)) <= 1
+              GROUP BY a.event_id) p
+        WHERE events.event_id = p.dup""")
+    con.execute("DROP TABLE ucopies")

@@ -336,7 +336,7 @@ class Ingester:
             sc2 = scan(content, fdir)
             sc.lines, sc.clean = sc2.lines, sc2.clean
         elif fmt is None:
-            fmt = parsers.sniff(sc.head)
+            fmt = parsers.sniff(sc.head, cand.path)
             if fmt is None:
                 binary = b"\x00" in sc.head[:8192] or _looks_binary(sc.head)
                 res.status = "skipped"

@@ -21,12 +21,18 @@ def head_lines(head: bytes, limit: int = 30) -> list[str]:
     return [l.rstrip(b"\r").decode("utf-8", "replace") for l in lines]
 
 
-def sniff(head: bytes) -> str | None:
-    """The name of the format that fits these first bytes best, or None."""
+def sniff(head: bytes, path: str | None = None) -> str | None:
+    """The name of the format that fits these first bytes best, or None.
+
+    A module may also judge a file by its path (``sniff_path``), for logs whose lines carry nothing to
+    recognise them by (an application's output without timestamps, under ``.pm2/logs/``).
+    """
     lines = head_lines(head)
     best, best_score = None, 0
     for m in MODULES:
         score = m.sniff(lines)
+        if path is not None and hasattr(m, "sniff_path"):
+            score = max(score, m.sniff_path(path))
         if score > best_score:
             best, best_score = m.NAME, score
     return best

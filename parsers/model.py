@@ -92,7 +92,8 @@ CLOCK_OFFSET_COLUMNS: list[tuple[str, str, str]] = [
 ]
 
 TS_QUALITIES = ("exact", "zone_assumed", "year_inferred", "monotonic_aligned", "inherited",
-                "unaligned")  # unaligned: only seconds since boot so far (attrs.monotonic_us), ts is NULL
+                "unaligned",  # only seconds since boot so far (attrs.monotonic_us); ts is NULL
+                "untimed")    # the line has no time and nothing near it gives one (an app's plain output); ts is NULL
 
 # kind -> what it means.  Extended where a real log needs it.
 KINDS: dict[str, str] = {

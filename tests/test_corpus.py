@@ -25,3 +25,23 @@ def test_demo_bundle(tmp_path):
                         "AND kind <> 'log' GROUP BY kind ORDER BY kind").fetchall()
     assert kinds == [("memory_sample", 1), ("oom_kill", 2), ("process_exit", 2), ("restart", 2),
                      ("service_failed", 2), ("service_start", 4), ("service_stop", 1)]
+
+
+def test_demo_bundle_lifecycle_and_copies(tmp_path):
+    con, _ = ingest(tmp_path, CORPUS)
+    # the journal's systemd lines (Started, Main process exited, Failed with result, Scheduled restart,
+    # Stopped, Started); syslog's forwarded copies of them are linked to them, not listed again
+    rows = con.execute("SELECT manager, kind, code, signal, restart_counter, detail FROM lifecycle ORDER BY ts, kind"
+                       ).fetchall()
+    assert rows == [("systemd", "service_start", None, None, None, None),
+                    ("systemd", "process_exit", "killed", "KILL", None, None),
+                    ("systemd", "service_failed", None, None, None, "oom-kill"),
+                    ("systemd", "restart", None, None, 1, None),
+                    ("systemd", "service_stop", None, None, None, None),
+                    ("systemd", "service_start", None, None, None, None)]
+    # every line of web1/var/log/syslog is a copy: six forwarded from the journal, the kernel's kill from dmesg
+    copies = con.execute("SELECT count(*), count(duplicate_of) FROM events JOIN files USING (file_id) "
+                         "WHERE path LIKE '%/var/log/syslog'").fetchone()
+    assert copies == (7, 7)
+    # the killed pid is known as nest-api.service's from the journal (its stdout) and the kernel
+    assert con.execute("SELECT unit FROM pid_names WHERE pid = 41230").fetchall() == [("nest-api.service",)]

@@ -30,3 +30,35 @@ FROM k JOIN files f USING (file_id)
 WHERE k.killer <> 'systemd (attribution)'
    OR NOT EXISTS (SELECT 1 FROM k AS kk WHERE kk.killer = 'kernel' AND kk.host IS NOT DISTINCT FROM k.host
                   AND abs(epoch(kk.ts) - epoch(k.ts)) <= 5);
+
+-- lifecycle: what the process managers said about the processes they run, one shape for
+-- systemd (journal and syslog), PM2 and supervisor: starts, exits (code, signal,
+-- expected), restarts, give-ups, stops, failures and memory-limit restarts.
+CREATE OR REPLACE VIEW lifecycle AS
+SELECT e.event_id, e.ts, e.host,
+       CASE WHEN e.source IN ('pm2', 'supervisord') THEN e.source
+            WHEN e.process = 'systemd' THEN 'systemd' ELSE e.source END AS manager,
+       e.unit, e.pid, e.kind,
+       e.attrs->>'code' AS code,
+       TRY_CAST(e.attrs->>'status' AS INTEGER) AS status,
+       e.attrs->>'signal' AS signal,
+       TRY_CAST(e.attrs->>'expected' AS BOOLEAN) AS expected,
+       TRY_CAST(e.attrs->>'counter' AS INTEGER) AS restart_counter,
+       coalesce(e.attrs->>'result', e.attrs->>'reason', e.attrs->>'phase') AS detail,
+       f.path AS file, e.line
+FROM events e JOIN files f USING (file_id)
+WHERE e.kind IN ('service_start', 'service_stop', 'service_failed', 'process_exit', 'restart', 'gave_up',
+                 'memory_limit_restart')
+  AND e.duplicate_of IS NULL;
+
+-- pid_names: which program a pid was, per host, wherever a log ties the two (supervisor's
+-- "spawned ... with pid", PM2's pid lines, the journal's _PID beside its unit), with the time
+-- span it was seen in: a kernel OOM victim's pid resolves to a program through it.
+CREATE OR REPLACE VIEW pid_names AS
+SELECT host, pid, unit, min(ts) AS first_seen, max(ts) AS last_seen, count(*) AS events,
+       list(DISTINCT source ORDER BY source) AS sources
+FROM events
+WHERE pid IS NOT NULL AND unit IS NOT NULL
+  AND process IS DISTINCT FROM 'systemd'    -- the manager's own pid, reporting on another unit
+  AND kind <> 'oom_invoked'                 -- the invoker need not be the unit's process
+GROUP BY host, pid, unit;
