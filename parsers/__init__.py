@@ -6,10 +6,10 @@ forensics.
 """
 from __future__ import annotations
 
-from . import dmesg, journal_export, journal_json, journal_short, nginx_access, syslog
+from . import dmesg, journal_export, journal_json, journal_short, nginx_access, supervisord, syslog
 
 # Sniffing order matters only on ties: more specific formats first.
-MODULES = [journal_export, journal_json, dmesg, journal_short, nginx_access, syslog]
+MODULES = [journal_export, journal_json, dmesg, journal_short, nginx_access, supervisord, syslog]
 FORMATS = {m.NAME: m for m in MODULES}
 
 

@@ -38,7 +38,9 @@ CREATE OR REPLACE VIEW lifecycle AS
 SELECT e.event_id, e.ts, e.host,
        CASE WHEN e.source IN ('pm2', 'supervisord') THEN e.source
             WHEN e.process = 'systemd' THEN 'systemd' ELSE e.source END AS manager,
-       e.unit, e.pid, e.kind,
+       e.unit,
+       -- supervisor's exit lines name no pid: the pid of the program's last "spawned" line stands in
+       coalesce(e.pid, TRY_CAST(e.attrs->>'spawned_pid' AS INTEGER)) AS pid, e.kind,
        e.attrs->>'code' AS code,
        TRY_CAST(e.attrs->>'status' AS INTEGER) AS status,
        e.attrs->>'signal' AS signal,

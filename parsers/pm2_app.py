@@ -1,0 +1,226 @@
+"""What PM2 wrote of an app's stdout and stderr (``~/.pm2/logs/NAME-out.log``, ``NAME-error.log``).
+
+One event per line the app wrote, kind ``log`` (application formats are read
+by their own parsers later); the message is the text as written, without
+PM2's time prefix.  PM2 writes three forms, found line by line (a file can
+change form when the app's options change):
+
+- no time (PM2's default): ``ts`` is empty and ``ts_quality = 'untimed'``;
+- ``--time`` or ``log_date_format``: ``2024-05-28T14:35:12: `` before each
+  write (custom formats such as ``2024-05-28 14:35:12 +02:00: `` or with
+  milliseconds too).  Read in the file's zone (``zone_assumed``) unless the
+  prefix has an offset (``exact``).  PM2 puts the prefix before each write
+  (cluster mode) or each line (fork mode, PM2 5); a line without one takes
+  the time of the line before (``inherited``);
+- ``--log-type json``: one ``{"message": ..., "timestamp": ..., "type":
+  "out"|"err", "process_id": 0, "app_name": "api"}`` per write; the message
+  loses its final newline and keeps the others.
+
+A stack trace is one event: lines of V8 frames (``    at f (file.js:1:2)``,
+``    ... 3 more``) and Chromium's (``#0 0x55d0c0 <unknown>``) continue the
+line before, and after an error's first line (``Error: ...``,
+``TypeError: ...``) so do indented lines, ``Require stack:`` and its ``- path``
+lines, and the closing ``}`` of the error's fields (``{ code: 'EADDRINUSE',
+... }``).  In a timed file a frame line with its own prefix continues too.
+Blank lines are rejected (``blank line``).
+
+Attrs: ``stream`` (``'out'`` or ``'error'``, from the record or the file
+name), ``app_id`` (PM2's id: the record's ``process_id``, or the ``-N`` of
+``NAME-out-N.log``).  ``unit`` is the app's name: the record's ``app_name``,
+else the file name with ``-out``/``-error`` and ``-N`` taken off.
+
+>>> from parsers.testing import run
+>>> from parsers.context import Context
+>>> events, rejects = run(__name__, "listening on :3000\\nError: boom\\n    at f (/app/x.js:1:2)\\n\\n"
+...     "2024-05-28T14:35:12: timed\\n  more\\n", Context(path="/root/.pm2/logs/api-error-0.log"))
+>>> [(e.line, e.line_end, e.ts_us, e.ts_quality, e.unit, e.message) for e in events]
+[(1, 1, None, 'untimed', 'api', 'listening on :3000'), (2, 3, None, 'untimed', 'api', 'Error: boom\\n    at f (/app/x.js:1:2)'), \
+(5, 5, 1716906912000000, 'zone_assumed', 'api', 'timed'), (6, 6, 1716906912000000, 'inherited', 'api', '  more')]
+>>> events[0].attrs, [(r.line, r.reason) for r in rejects]
+({'stream': 'error', 'app_id': 0}, [(4, 'blank line')])
+"""
+from __future__ import annotations
+
+import json
+import re
+from typing import BinaryIO, Iterator
+
+from . import pm2
+from .context import Context, text_lines
+from .model import Event, Reject
+from .pm2 import PREFIX, TIME_ONLY, read_time
+
+NAME = "pm2_app"
+DESCRIPTION = "an app's output as PM2 logs it (~/.pm2/logs/NAME-out.log, -error.log): plain, --time, --log-type json"
+SAMPLE = "2024-05-28T14:35:12: api listening on 127.0.0.1:3000 pid=23545"
+
+FRAME = re.compile(r"\s+(?:at \S|\.\.\. \d+ (?:more|lines? matching))|#\d+ 0x[0-9a-fA-F]+ ")
+ERROR_HEAD = re.compile(r"(?:Uncaught )?(?:[A-Za-z_$][\w$]*\.)*(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)"
+                        r"(?: \[[\w.:-]+\])?(?::|$| \{)|Trace: ")
+JSON_START = '{"message":'
+STREAMS = {"out": "out", "err": "error", "error": "error"}
+
+# NAME-out.log, NAME-error-3.log, PM2 < 2's NAME-err.log, pm2-logrotate's NAME-out__2024-05-28_00-00-00.log,
+# logrotate's NAME-out.log.1 and NAME-out-0.log.2.gz
+_FILE = re.compile(r"(?P<app>.+?)-(?P<stream>out|error|err)(?:-(?P<id>\d+))?(?:__[\d_-]+)?\.log(?:\.\d+)?")
+
+
+def from_path(path: str) -> dict:
+    """``app``, ``stream`` and ``app_id`` that PM2's naming of a log file tells (an empty dict if none)."""
+    name = re.split(r"[\\/]", path)[-1]
+    name = re.sub(r"\.(?:gz|xz|bz2)$", "", name)
+    m = _FILE.fullmatch(name)
+    if not m:
+        return {}
+    out = {"app": m.group("app"), "stream": STREAMS[m.group("stream")]}
+    if m.group("id"):
+        out["app_id"] = int(m.group("id"))
+    return out
+
+
+def sniff_path(path: str) -> int:
+    """A vote from the file's path alone, for app logs whose lines have nothing to recognise them by.
+
+    ``NAME-out.log`` / ``NAME-error.log`` (``-N`` in cluster mode, rotated
+    forms too) inside a folder named ``.pm2`` or ``pm2`` (``~/.pm2/logs``,
+    ``/var/log/pm2``): 40, below what the content of a known format scores.
+    """
+    parts = [p.lower() for p in re.split(r"[\\/]", path)]
+    if not from_path(path) or not any(p in (".pm2", "pm2") for p in parts[:-1]):
+        return 0
+    return 40
+
+
+def json_record(line: str) -> dict | None:
+    if not line.startswith(JSON_START):
+        return None
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        return None
+    if not isinstance(rec, dict) or not isinstance(rec.get("message"), str):
+        return None
+    return rec
+
+
+def sniff(head: list[str]) -> int:
+    lines = [l for l in head if l.strip()][:20]
+    if not lines:
+        return 0
+    if sum(1 for l in lines if (r := json_record(l)) is not None and ("app_name" in r or "process_id" in r)) \
+            * 2 >= len(lines):
+        return 90
+    if pm2.sniff(head):
+        return 0  # the daemon's own log
+    timed = sum(1 for l in lines if PREFIX.match(l))
+    if PREFIX.match(lines[0]) and timed * 3 >= len(lines):
+        return 60
+    return 0
+
+
+class _Fold:
+    """Whether a line continues the event before it (a stack trace and the error's fields)."""
+
+    def __init__(self):
+        self.reset(False)
+
+    def reset(self, head: bool, text: str = "") -> None:
+        self.error = head                  # after an error's first line: indented lines continue it
+        self.brace = head and text.rstrip().endswith("{")
+        self.require = False               # after "Require stack:": its "- /path" lines
+
+    def start(self, text: str) -> None:
+        self.reset(bool(ERROR_HEAD.match(text)), text)
+
+    def takes(self, text: str) -> bool:
+        if FRAME.match(text):
+            self.error = True
+            self.brace = text.rstrip().endswith("{")
+            return True
+        if not self.error:
+            return False
+        if text[:1] in (" ", "\t") and text.strip():
+            if text.rstrip().endswith("{") and not self.brace:
+                self.brace = True
+            return True
+        if self.brace and text.strip() in ("}", "})", "},"):
+            self.reset(False)
+            return True
+        if text.rstrip() == "Require stack:" or (self.require and text.startswith("- ")):
+            self.require = True
+            return True
+        self.reset(False)
+        return False
+
+
+def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
+    clock = ctx.clock()
+    local_q = ctx.local_quality
+    named = from_path(ctx.path)
+    unit = named.get("app")
+    base = {k: named[k] for k in ("stream", "app_id") if k in named}
+    fold = _Fold()
+    pending: Event | None = None
+    more: list[str] = []
+    last_ts: int | None = None
+
+    def flush() -> Iterator[Event]:
+        nonlocal pending, more
+        if pending is not None:
+            if more:
+                pending = pending._replace(message="\n".join([pending.message, *more]),
+                                           line_end=pending.line_end + len(more))
+            yield pending
+        pending, more = None, []
+
+    for n, line in text_lines(raw, start):
+        c = line[:1]
+        if c == "{":
+            rec = json_record(line)
+            if rec is not None:
+                yield from flush()
+                msg = rec["message"]
+                if msg.endswith("\n"):
+                    msg = msg[:-1]
+                ts, q = None, "untimed"
+                stamp = rec.get("timestamp")
+                m = TIME_ONLY.match(stamp) if isinstance(stamp, str) else None
+                t = read_time(m, clock, local_q) if m else None
+                if t:
+                    ts, q = t
+                    last_ts = ts
+                attrs = dict(base)
+                if rec.get("type") in STREAMS:
+                    attrs["stream"] = STREAMS[rec["type"]]
+                pid = rec.get("process_id")
+                if isinstance(pid, int) or (isinstance(pid, str) and pid.isdigit()):
+                    attrs["app_id"] = int(pid)
+                app = rec.get("app_name") if isinstance(rec.get("app_name"), str) else unit
+                pending = Event(ts, q, "log", msg, n, n, unit=app, attrs=attrs or None)
+                fold.reset(False)
+                continue
+        m = PREFIX.match(line) if c.isdigit() else None
+        t = read_time(m, clock, local_q) if m else None
+        if t is not None:
+            text = line[m.end():]
+            last_ts = t[0]
+            if pending is not None and fold.takes(text):
+                more.append(text)
+                continue
+            yield from flush()
+            pending = Event(t[0], t[1], "log", text, n, n, unit=unit, attrs=dict(base) or None)
+            fold.start(text)
+            continue
+        if not line.strip():
+            yield from flush()
+            fold.reset(False)
+            yield Reject(n, "blank line", line)
+            continue
+        if pending is not None and fold.takes(line):
+            more.append(line)
+            continue
+        yield from flush()
+        ts, q = (last_ts, "inherited") if last_ts is not None else (None, "untimed")
+        pending = Event(ts, q, "log", line, n, n, unit=unit, attrs=dict(base) or None)
+        fold.start(line)
+    yield from flush()
