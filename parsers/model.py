@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 EVENT_COLUMNS: list[tuple[str, str, str]] = [
     ("event_id", "BIGINT", "unique in the database: file_id * 2^32 + ordinal in the file"),
     ("ts", "TIMESTAMPTZ", "UTC, microseconds"),
-    ("ts_quality", "VARCHAR", "exact, zone_assumed, year_inferred, monotonic_aligned, inherited"),
+    ("ts_quality", "VARCHAR", "exact, zone_assumed, year_inferred, monotonic_aligned, inherited, unaligned, untimed"),
     ("host", "VARCHAR", "from the record, --host, or the bundle folder"),
     ("source", "VARCHAR", "the format that produced the event (journal_json, syslog, ...)"),
     ("kind", "VARCHAR", "normalised kind (see KINDS)"),

@@ -41,9 +41,16 @@ SELECT e.event_id, e.ts, e.host,
        e.unit,
        -- supervisor's exit lines name no pid: the pid of the program's last "spawned" line stands in
        coalesce(e.pid, TRY_CAST(e.attrs->>'spawned_pid' AS INTEGER)) AS pid, e.kind,
-       e.attrs->>'code' AS code,
-       TRY_CAST(e.attrs->>'status' AS INTEGER) AS status,
-       e.attrs->>'signal' AS signal,
+       -- one convention for all managers: code = how it ended (exited, killed, dumped), status = the exit
+       -- status, signal without "SIG". PM2 prints "exited with code [N] via signal [S]": a signal with
+       -- status 0 is a death by that signal, a non-zero status an exit of its own.
+       CASE WHEN e.source = 'pm2' AND e.kind = 'process_exit'
+            THEN CASE WHEN e.attrs->>'signal' IS NOT NULL AND TRY_CAST(e.attrs->>'code' AS INTEGER) = 0
+                      THEN 'killed' ELSE 'exited' END
+            ELSE e.attrs->>'code' END AS code,
+       CASE WHEN e.source = 'pm2' THEN TRY_CAST(e.attrs->>'code' AS INTEGER)
+            ELSE TRY_CAST(e.attrs->>'status' AS INTEGER) END AS status,
+       regexp_replace(e.attrs->>'signal', '^SIG', '') AS signal,
        TRY_CAST(e.attrs->>'expected' AS BOOLEAN) AS expected,
        TRY_CAST(e.attrs->>'counter' AS INTEGER) AS restart_counter,
        coalesce(e.attrs->>'result', e.attrs->>'reason', e.attrs->>'phase') AS detail,
