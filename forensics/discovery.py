@@ -28,6 +28,7 @@ class Candidate:
     host: str | None       # the host the bundle layout suggests
     tz: str | None         # the zone the bundle says its host is in
     boot_us: int | None = None  # the boot time the bundle states (proc/stat btime), µs since the epoch
+    extra: dict | None = None   # what the bundle's configuration says of this file (format, app, stream)
 
 
 def host_folders(folder: Path) -> list[Path]:
@@ -55,6 +56,49 @@ def _read_first_line(p: Path) -> str | None:
             return f.readline().strip() or None
     except OSError:
         return None
+
+
+SUPERVISOR_CONFS = ("etc/supervisor/supervisord.conf", "etc/supervisord.conf", "etc/supervisor/conf.d/*.conf",
+                    "etc/supervisord.d/*.ini", "etc/supervisord.d/*.conf")
+
+
+def supervisor_logs(folder: Path) -> list[tuple[str, dict]]:
+    """(path pattern, what it holds) for every ``stdout_logfile``/``stderr_logfile`` that the host's
+    supervisor configuration names: the program's output, to be read as ``supervisor_app``."""
+    import configparser
+    out = []
+    for pattern in SUPERVISOR_CONFS:
+        for conf in sorted(folder.glob(pattern)):
+            cp = configparser.ConfigParser(strict=False, interpolation=None)
+            try:
+                cp.read_string(conf.read_text(errors="replace"))
+            except (configparser.Error, OSError):
+                continue
+            for section in cp.sections():
+                if not section.startswith("program:"):
+                    continue
+                program = section.split(":", 1)[1].strip()
+                for key, stream in (("stdout_logfile", "out"), ("stderr_logfile", "error")):
+                    value = cp.get(section, key, fallback="").strip()
+                    if not value or value.upper() in ("AUTO", "NONE") or value.startswith("/dev/"):
+                        continue
+                    value = value.replace("%(program_name)s", program)
+                    value = re.sub(r"%\([^)]*\)\w", "*", value)     # %(process_num)02d and the like
+                    out.append((value, {"format": "supervisor_app", "app": program, "stream": stream}))
+    return out
+
+
+def _configured(fp: Path, folder: Path, logs: list[tuple[str, dict]]) -> dict | None:
+    """What the configuration says of a file: matched by its path in the host folder, else its name."""
+    import fnmatch
+    rel = "/" + fp.relative_to(folder).as_posix()
+    for pattern, extra in logs:
+        if fnmatch.fnmatch(rel, pattern) or fnmatch.fnmatch(rel, pattern + ".[0-9]*"):
+            return extra
+    for pattern, extra in logs:
+        if fnmatch.fnmatch(fp.name, pattern.rsplit("/", 1)[-1]):
+            return extra
+    return None
 
 
 UPTIME_S_NAMES = ("uptime-s", "uptime-s.txt", "uptime_s.txt", "uptime_s", "uptime")
@@ -132,6 +176,7 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
         for folder in host_folders(root):
             stated_host, tz = bundle_facts(folder)
             boot_us = boot_time(folder, tz)
+            program_logs = supervisor_logs(folder)
             host = stated_host or (folder.name if folder.name.lower() not in LAYOUT_DIRS else None)
             for dirpath, dirnames, filenames in os.walk(folder):
                 dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -142,7 +187,8 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
                     if fp.is_symlink() and not fp.exists():
                         errors.append(f"{shown_base / fp.relative_to(root)}: broken symbolic link")
                         continue
-                    out.append(Candidate(fp, str(shown_base / fp.relative_to(root)), host, tz, boot_us))
+                    extra = _configured(fp, folder, program_logs) if program_logs else None
+                    out.append(Candidate(fp, str(shown_base / fp.relative_to(root)), host, tz, boot_us, extra))
     return out, errors
 
 

@@ -335,6 +335,8 @@ class Ingester:
             fmt, source = "journal_export", "journal_native"
             sc2 = scan(content, fdir)
             sc.lines, sc.clean = sc2.lines, sc2.clean
+        elif fmt is None and cand.extra and cand.extra.get("format") in parsers.FORMATS:
+            fmt = cand.extra["format"]          # the bundle's configuration names it (supervisor's program logs)
         elif fmt is None:
             fmt = parsers.sniff(sc.head, cand.path)
             if fmt is None:
@@ -354,7 +356,8 @@ class Ingester:
         except BadZone:
             tz_name, tz = "UTC", zone("UTC")
         mtime = datetime.fromtimestamp(cand.abspath.stat().st_mtime, timezone.utc)
-        ctx = Context(path=cand.path, tz=tz, year=self.opts.year, mtime=mtime, host=res.host)
+        ctx = Context(path=cand.path, tz=tz, year=self.opts.year, mtime=mtime, host=res.host,
+                      extra=dict(cand.extra or {}))
         host = res.host
         con = self.con
         con.begin()

@@ -157,6 +157,8 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
     clock = ctx.clock()
     local_q = ctx.local_quality
     named = from_path(ctx.path)
+    if ctx.extra.get("app"):        # another manager's naming (supervisor's program logs): see supervisor_app
+        named = {k: ctx.extra[k] for k in ("app", "stream") if ctx.extra.get(k)}
     unit = named.get("app")
     base = {k: named[k] for k in ("stream", "app_id") if k in named}
     fold = _Fold()
