@@ -311,10 +311,10 @@ class Ingester:
             res.status, res.note = "error", f"cannot read: {e.strerror or e}"
             self._record(cand, res)
             return res
-        same = self.con.execute("SELECT path FROM files WHERE sha256 = ? AND status IN ('ingested', 'partial')",
-                                [sc.sha256]).fetchone()
+        same = self.con.execute("SELECT path, format, host FROM files WHERE sha256 = ? "
+                                "AND status IN ('ingested', 'partial')", [sc.sha256]).fetchone()
         if same:
-            res.status = "unchanged"
+            res.status, res.format, res.host = "unchanged", same[1], same[2]
             res.note = "already in the database" + ("" if same[0] == cand.path else f" as {same[0]}")
             return res
         if sc.bytes == 0:
