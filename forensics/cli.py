@@ -34,13 +34,14 @@ def ingest(
     tz: Optional[str] = typer.Option(None, help="Zone for times written without one (IANA name or +HH:MM). Default: the zone the bundle states, else UTC."),
     format: Optional[str] = typer.Option(None, "--format", help="Force this format for every file ('forensics formats' lists them)."),
     year: Optional[int] = typer.Option(None, help="Year of the first line of files whose timestamps have none. Default: from each file's date."),
+    deploy: List[str] = typer.Option([], "--deploy", help="A deploy given by hand, 'TIME VERSION [COMMIT]' (repeat the option for several), e.g. '2024-05-28T03:00:12Z v1.4.2 3f2a9c1'."),
     boot_time: Optional[str] = typer.Option(None, "--boot-time", help="When the kernel clock started (uptime -s, or /proc/stat btime), for dmesg times that nothing else in the bundle aligns. ISO 8601 (UTC unless it says) or epoch seconds."),
 ) -> None:
     """Parse logs into the event table.
 
     Example: forensics ingest incident-2024-05-28/ --db incident.duckdb
     """
-    opts = Options(host=host, tz=tz, format=format, year=year, boot_time=boot_time)
+    opts = Options(host=host, tz=tz, format=format, year=year, boot_time=boot_time, deploys=list(deploy))
     try:
         con = connect(db)
     except ForensicsError as e:

@@ -15,7 +15,7 @@ LAYOUT_DIRS = {
     ".pm2", "pm2", "nginx", "supervisor", "supervisord", "journal", "storage", "sos_commands",
     "deploy", "deploys", "kernel", "dmesg", "systemd", "mysql", "redis", "laravel", "api", "node",
 }
-SKIP_DIRS = {".git", "node_modules", "__pycache__", ".venv", "proc"}   # proc/: facts (btime), not logs
+SKIP_DIRS = {"node_modules", "__pycache__", ".venv", "proc"}   # proc/: facts (btime), not logs
 SKIP_SUFFIXES = (".duckdb", ".duckdb.wal", ".html", ".md", ".json.expected", ".pyc")
 SKIP_NAMES = {"expected.json", "README", "README.md", "PROVENANCE.md", "hostname", "timezone", "localtime",
               "uptime-s", "uptime-s.txt", "uptime_s.txt", "uptime_s"}
@@ -179,7 +179,12 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
             program_logs = supervisor_logs(folder)
             host = stated_host or (folder.name if folder.name.lower() not in LAYOUT_DIRS else None)
             for dirpath, dirnames, filenames in os.walk(folder):
-                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+                in_git = Path(dirpath).name == ".git" or ".git" in Path(dirpath).parts
+                if in_git:   # of a repository only its reflog (.git/logs/HEAD): when the code changed
+                    dirnames[:] = ["logs"] if Path(dirpath).name == ".git" and "logs" in dirnames else []
+                    filenames = ["HEAD"] if Path(dirpath).name == "logs" and "HEAD" in filenames else []
+                else:
+                    dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
                 for name in sorted(filenames, key=_rotation_key):
                     if _skip(name):
                         continue

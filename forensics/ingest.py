@@ -44,6 +44,7 @@ class Options:
     year: int | None = None
     boot_time: str | None = None     # --boot-time: when the kernel clock of every host without better evidence started
     reference: bool = False          # read syslog and journal exports with the Python reference parsers (tests)
+    deploys: list[str] = field(default_factory=list)   # --deploy 'TIME VERSION [COMMIT]': deploys given by hand
 
 
 @dataclass
@@ -429,6 +430,40 @@ class Ingester:
         return res
 
 
+def _record_deploys(con: duckdb.DuckDBPyConnection, options: Options, host: str | None) -> FileResult:
+    """--deploy given by hand: deploy events of a files row named for the command line (no lines of a file),
+    on ``host`` (--host, or the bundle's one host)."""
+    import io
+    from parsers import deploy_log
+    from parsers.model import Event
+    tz = zone(options.tz or "UTC")
+    text = "\n".join(options.deploys)
+    records = list(deploy_log.parse(io.BytesIO(text.encode()), Context(path="--deploy", tz=tz), 1))
+    bad = [r for r in records if not isinstance(r, Event)]
+    if bad:
+        raise ForensicsError(f"--deploy {bad[0].text!r}: give 'TIME VERSION [COMMIT]', e.g. "
+                             "'2024-05-28T03:00:12Z v1.4.2 3f2a9c1'")
+    con.begin()
+    try:
+        con.execute("DELETE FROM events WHERE file_id IN (SELECT file_id FROM files WHERE path = '(--deploy)')")
+        con.execute("DELETE FROM files WHERE path = '(--deploy)'")
+        file_id = con.execute("SELECT coalesce(max(file_id), 0) + 1 FROM files").fetchone()[0]
+        con.execute("INSERT INTO files BY NAME SELECT ? AS file_id, '(--deploy)' AS path, 'deploy_log' AS format, "
+                    "0 AS lines, ? AS events, 0 AS rejected, 'ingested' AS status, "
+                    "'deploys given on the command line' AS note, now() AS ingested_at",
+                    [file_id, len(records)])
+        # given by hand: no line of a file holds them (line 0, nlines 0)
+        loader = Loader(con, file_id, "deploy_log", host)
+        loader.load(r._replace(line=0, line_end=0, nlines=0, attrs={**(r.attrs or {}), "given": "--deploy"})
+                    for r in records)
+        con.commit()
+    except BaseException:
+        con.rollback()
+        raise
+    return FileResult("(--deploy)", "deploy_log", host, 0, len(records), 0, "ingested",
+                      "deploys given on the command line", file_id)
+
+
 def _adopt_record_hosts(con: duckdb.DuckDBPyConnection, cands: list[Candidate],
                         results: list[FileResult]) -> None:
     """Where a host folder's records all name one host (web1/ holding syslog lines of ip-10-0-0-5), the
@@ -503,6 +538,9 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Opti
                 on_file(c, r)
         if options.host is None:
             _adopt_record_hosts(con, cands, results)
+        if options.deploys:
+            hosts = {r.host for r in results if r.host}
+            results.append(_record_deploys(con, options, options.host or (hosts.pop() if len(hosts) == 1 else None)))
         boot_times = {c.host if options.host is None else options.host: c.boot_us for c in cands if c.boot_us}
         if forced_boot is not None:
             boot_times[None] = forced_boot

@@ -71,3 +71,22 @@ WHERE pid IS NOT NULL AND unit IS NOT NULL
   AND process IS DISTINCT FROM 'systemd'    -- the manager's own pid, reporting on another unit
   AND kind <> 'oom_invoked'                 -- the invoker need not be the unit's process
 GROUP BY host, pid, unit;
+
+-- deploys: when new code went out, from whatever the bundle says: a deploy log, git's reflog
+-- (pull, reset, checkout), --deploy given by hand, and, as likelier-than-not hints, PM2's reload
+-- of an app and npm ci / npm install runs seen in the logs (kind 'hint' in the evidence column).
+CREATE OR REPLACE VIEW deploys AS
+SELECT e.event_id, e.ts, e.host, e.unit, e.attrs->>'version' AS version, e.attrs->>'commit' AS commit,
+       coalesce(e.attrs->>'note', e.attrs->>'reflog') AS note,
+       CASE WHEN e.source = 'git_reflog' THEN 'git reflog'
+            WHEN e.attrs->>'given' IS NOT NULL THEN '--deploy' ELSE 'deploy log' END AS evidence,
+       f.path AS file, e.line
+FROM events e JOIN files f USING (file_id)
+WHERE e.kind = 'deploy' AND e.duplicate_of IS NULL
+UNION ALL
+SELECT e.event_id, e.ts, e.host, e.unit, NULL, NULL, e.message,
+       CASE WHEN e.kind = 'restart' THEN 'hint: pm2 reload' ELSE 'hint: npm install' END, f.path, e.line
+FROM events e JOIN files f USING (file_id)
+WHERE e.duplicate_of IS NULL
+  AND ((e.source = 'pm2' AND e.kind = 'restart' AND e.attrs->>'reason' = 'reload')
+       OR (e.kind = 'log' AND regexp_matches(e.message, '(^|\s)npm (ci|install)(\s|$)')));
