@@ -153,6 +153,13 @@ class _Fold:
         return False
 
 
+def _app_kind(message: str) -> tuple[str, dict] | None:
+    """What the application's own message says: dependency-injection and connection errors, other
+    errors (NestJS and Node output; see parsers.nestjs.classify)."""
+    from .nestjs import classify    # nestjs reads stack traces with this module's rules
+    return classify(message)
+
+
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
     clock = ctx.clock()
     local_q = ctx.local_quality
@@ -172,6 +179,9 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
             if more:
                 pending = pending._replace(message="\n".join([pending.message, *more]),
                                            line_end=pending.line_end + len(more))
+            typed = _app_kind(pending.message)
+            if typed:
+                pending = pending._replace(kind=typed[0], attrs={**(pending.attrs or {}), **typed[1]})
             yield pending
         pending, more = None, []
 
