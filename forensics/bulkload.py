@@ -37,8 +37,15 @@ def load(con: duckdb.DuckDBPyConnection, spec: dict, path: str, file_id: int, so
     pattern = _q("^(?:" + spec["pattern"] + ")$")
     ts_group, layout = spec["ts"]
     ts_expr = f"try_strptime(g.{ts_group}, {_q(layout)})"
-    attrs = ", ".join(f"{_q(n)}, TRY_CAST(nullif(nullif(g.{n}, ''), '-') AS {_TYPES[t]})"
-                      for n, t in spec["attrs"].items())
+    derived = spec.get("derived", {})
+
+    def attr(n: str, t: str) -> str:
+        v = f"TRY_CAST(nullif(nullif(g.{n}, ''), '-') AS {_TYPES[t]})"
+        if n in derived:   # the same value written another way, looked for in another group
+            group, rx, typ = derived[n]
+            v = f"coalesce({v}, TRY_CAST(nullif(regexp_extract(g.{group}, {_q(rx)}, 1), '') AS {_TYPES[typ]}))"
+        return v
+    attrs = ", ".join(f"{_q(n)}, {attr(n, t)}" for n, t in spec["attrs"].items())
     # json_object keeps nulls; merging into {} drops them, so attrs hold only what the line says
     attrs_sql = f"CAST(json_merge_patch('{{}}', json_object({attrs})) AS JSON)"
     quality = "'exact'" if "%z" in layout or "%Z" in layout else "'zone_assumed'"

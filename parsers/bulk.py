@@ -51,5 +51,10 @@ def match(spec: dict, line: str) -> dict | None:
         return None
     ts_us = int(dt.timestamp() * 1_000_000) if dt.tzinfo else None
     attrs = {k: typed(m.group(k), t) for k, t in spec["attrs"].items()}
+    for name, (group, rx, typ) in spec.get("derived", {}).items():
+        if attrs.get(name) is None and m.group(group):
+            d = regex.search(rx, m.group(group))
+            if d:
+                attrs[name] = typed(d.group(1), typ)
     return {"ts_us": ts_us, "kind": spec["kind"], "process": spec.get("process"),
             "attrs": {k: v for k, v in attrs.items() if v is not None}}

@@ -1,4 +1,7 @@
-"""nginx access logs: ``combined``, and ``main`` (combined + "$http_x_forwarded_for").
+"""nginx access logs: ``combined``, ``common``, ``main`` (combined + "$http_x_forwarded_for"),
+and any of them followed by timings: bare (``... "agent" 0.123 0.120 502``: $request_time
+$upstream_response_time $upstream_status) or as key=value pairs (``rt=0.123 urt="0.120"
+us="502"``, ``request_time=``, ``upstream_response_time=``, ``upstream_status=``).
 
 A bulk format: the line grammar is one regular expression, declared here
 once and run by DuckDB over whole files (``regexp_extract``), so millions of
@@ -23,8 +26,14 @@ PATTERN = (
     r'(?P<client>[^ ]+) [^ ]+ (?P<remote_user>[^ ]+) \[(?P<time>[^\]]+)\] '
     r'"(?:(?P<method>[A-Z]+) (?P<path>[^" ]+)(?: (?P<protocol>[^"]*))?|(?P<request>[^"]*))" '
     r'(?P<status>\d{3}) (?P<bytes>\d+|-)(?: "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)")?'
-    r'(?: "(?P<forwarded_for>[^"]*)")?(?P<tail>.*)'
+    r'(?: "(?P<forwarded_for>[^"]*)")?'
+    r'(?: (?P<request_time>\d+\.\d+)(?: (?P<upstream_time>\d+\.\d+|-)(?: (?P<upstream_status>\d{3}|-))?)?)?'
+    r'(?P<tail>.*)'
 )
+
+# Timings written as key=value pairs after the fields above: (group read from, pattern, type). Run by
+# both engines on that group's text; a value found so fills the attr where the bare form left it empty.
+_KV = r'(?:^|\s){}="?([0-9][0-9.]*)'
 
 BULK = {
     "pattern": PATTERN,
@@ -35,7 +44,13 @@ BULK = {
     "attrs": {                                   # group -> type (int, float, str); '' and '-' become null
         "status": "int", "method": "str", "path": "str", "protocol": "str", "request": "str",
         "bytes": "int", "client": "str", "remote_user": "str", "referer": "str",
-        "user_agent": "str", "forwarded_for": "str", "tail": "str",
+        "user_agent": "str", "forwarded_for": "str", "request_time": "float", "upstream_time": "float",
+        "upstream_status": "int", "tail": "str",
+    },
+    "derived": {
+        "request_time": ("tail", _KV.format("(?:rt|request_time)"), "float"),
+        "upstream_time": ("tail", _KV.format("(?:urt|upstream_response_time)"), "float"),
+        "upstream_status": ("tail", _KV.format("(?:us|ust|upstream_status)"), "int"),
     },
 }
 
