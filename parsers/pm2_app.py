@@ -54,7 +54,8 @@ NAME = "pm2_app"
 DESCRIPTION = "an app's output as PM2 logs it (~/.pm2/logs/NAME-out.log, -error.log): plain, --time, --log-type json"
 SAMPLE = "2024-05-28T14:35:12: api listening on 127.0.0.1:3000 pid=23545"
 
-FRAME = re.compile(r"\s+(?:at \S|\.\.\. \d+ (?:more|lines? matching))|#\d+ 0x[0-9a-fA-F]+ ")
+FRAME = re.compile(r"\s+(?:at \S|\.\.\. \d+ (?:more|lines? matching))|#\d+ 0x[0-9a-fA-F]+ "
+                   r"|\s*\d+: (?:0x)?[0-9a-fA-F]{6,} ")   # V8's native frames: " 1: 0xb7b3e0 node::Abort() [node]"
 ERROR_HEAD = re.compile(r"(?:Uncaught )?(?:[A-Za-z_$][\w$]*\.)*(?:[A-Za-z_$][\w$]*)?(?:Error|Exception)"
                         r"(?: \[[\w.:-]+\])?(?::|$| \{)|Trace: ")
 JSON_START = '{"message":'
@@ -83,12 +84,14 @@ def sniff_path(path: str) -> int:
 
     ``NAME-out.log`` / ``NAME-error.log`` (``-N`` in cluster mode, rotated
     forms too) inside a folder named ``.pm2`` or ``pm2`` (``~/.pm2/logs``,
-    ``/var/log/pm2``): 40, below what the content of a known format scores.
+    ``/var/log/pm2``): 97, above what any content scores. PM2's place and naming
+    are decisive, and this reader keeps the app's name from them while typing
+    what the app wrote as the NestJS and V8 readers would.
     """
     parts = [p.lower() for p in re.split(r"[\\/]", path)]
     if not from_path(path) or not any(p in (".pm2", "pm2") for p in parts[:-1]):
         return 0
-    return 40
+    return 97
 
 
 def json_record(line: str) -> dict | None:
@@ -154,9 +157,15 @@ class _Fold:
 
 
 def _app_kind(message: str) -> tuple[str, dict] | None:
-    """What the application's own message says: dependency-injection and connection errors, other
-    errors (NestJS and Node output; see parsers.nestjs.classify)."""
+    """What the application's own message says: V8's collections and heap death (parsers.node_heap),
+    dependency-injection and connection errors, other errors (parsers.nestjs.classify)."""
+    from . import node_heap
     from .nestjs import classify    # nestjs reads stack traces with this module's rules
+    first = message.split("\n", 1)[0]
+    if "ms: " in first or "FATAL ERROR" in first or "heap out of memory" in first:
+        for kind, attrs, i, _ in node_heap.classify_block(message.split("\n")):
+            if i == 0 and (kind == "gc" or (kind == "heap_oom" and attrs.get("reason"))):
+                return kind, {k: v for k, v in attrs.items() if v is not None}
     return classify(message)
 
 
@@ -173,6 +182,8 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
     more: list[str] = []
     last_ts: int | None = None
 
+    heap = [None]     # heap size after the last V8 collection seen, for a heap death that follows
+
     def flush() -> Iterator[Event]:
         nonlocal pending, more
         if pending is not None:
@@ -181,7 +192,12 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
                                            line_end=pending.line_end + len(more))
             typed = _app_kind(pending.message)
             if typed:
-                pending = pending._replace(kind=typed[0], attrs={**(pending.attrs or {}), **typed[1]})
+                kind, attrs = typed
+                if kind == "gc":
+                    heap[0] = attrs.get("heap_after_bytes")
+                elif kind == "heap_oom" and attrs.get("heap_bytes") is None:
+                    attrs = {**attrs, "heap_bytes": heap[0]}    # the heap at the last collection before death
+                pending = pending._replace(kind=kind, attrs={**(pending.attrs or {}), **attrs})
             yield pending
         pending, more = None, []
 

@@ -522,7 +522,7 @@ def test_sniff_claims_the_pm2_samples_and_nothing_else():
                 others = [m.sniff(lines) for m in parsers.MODULES if m not in OURS]
                 assert all(max(scores[name], paths.get(name, 0)) > s for s in others), (rel, others)
     assert claims == {PI: ("pm2", 85), LAB: ("pm2", 85), SALIL: ("pm2", 85), TIMED: ("pm2_app", 60),
-                      INDEX_ERR: ("pm2_app", 40), MM_ERR: ("pm2_app", 40)}
+                      INDEX_ERR: ("pm2_app", 97), MM_ERR: ("pm2_app", 97)}
 
 
 @pytest.mark.parametrize("text", [
@@ -558,11 +558,11 @@ def test_sniff_takes_pm2_forms(text, name):
 
 
 @pytest.mark.parametrize("path,score", [
-    ("web1/home/deploy/.pm2/logs/api-out.log", 40),
-    ("web1/root/.pm2/logs/api-error-3.log", 40),
-    ("web1/var/log/pm2/api-error.log.2.gz", 40),
-    ("/root/.pm2/logs/api-out__2024-05-28_00-00-00.log", 40),
-    ("/root/.pm2/logs/api-err.log", 40),
+    ("web1/home/deploy/.pm2/logs/api-out.log", 97),
+    ("web1/root/.pm2/logs/api-error-3.log", 97),
+    ("web1/var/log/pm2/api-error.log.2.gz", 97),
+    ("/root/.pm2/logs/api-out__2024-05-28_00-00-00.log", 97),
+    ("/root/.pm2/logs/api-err.log", 97),
     ("/var/log/nginx/api-error.log", 0),       # not a PM2 folder
     ("/root/.pm2/pm2.log", 0),
     ("/root/.pm2/logs/api.log", 0),

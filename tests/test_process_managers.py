@@ -56,3 +56,32 @@ def test_pm2_log_rotated_mid_incident_loses_nothing(tmp_path):
             lines, acc = accounted(con, r.file_id)
             assert lines == acc
     assert sum(r.lines for r in r2) == len(lab)
+
+
+PM2_HEAP_DEATH = """2024-05-28T03:41:02: api listening on :3000
+
+<--- Last few GCs --->
+
+[4242:0x6a8c4c0]  3451212 ms: Mark-Compact 2039.2 (2081.5) -> 2038.9 (2082.2) MB, 1876.4 / 0.0 ms  (average mu = 0.121, current mu = 0.034) allocation failure; scavenge might not succeed
+
+<--- JS stacktrace --->
+
+FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory
+ 1: 0xb7b3e0 node::OOMErrorHandler(char const*, v8::OOMDetails const&) [node]
+ 2: 0xf03b10 v8::Utils::ReportOOMFailure(v8::internal::Isolate*, char const*, v8::OOMDetails const&) [node]
+"""
+
+
+def test_v8_heap_death_in_a_pm2_error_log(tmp_path):
+    logs = tmp_path / "web1/.pm2/logs"
+    logs.mkdir(parents=True)
+    (logs / "api-error.log").write_text(PM2_HEAP_DEATH)
+    con, (res,) = ingest(tmp_path, tmp_path / "web1")
+    assert res.format == "pm2_app"           # PM2's place and name decide, though V8 wrote most of it
+    rows = con.execute("SELECT line, line_end, kind, unit, TRY_CAST(attrs->>'heap_bytes' AS BIGINT), "
+                       "TRY_CAST(attrs->>'heap_after_bytes' AS BIGINT), attrs->>'reason' FROM events "
+                       "WHERE kind IN ('gc', 'heap_oom') ORDER BY line").fetchall()
+    # 2038.9 MB after the last Mark-Compact = 2038.9 * 1048576 = 2137941606 bytes
+    assert rows == [(5, 5, "gc", "api", None, 2137941606, "allocation failure; scavenge might not succeed"),
+                    (9, 11, "heap_oom", "api", 2137941606, None, "Reached heap limit")]
+    assert accounted(con, res.file_id) == (11, 11)
