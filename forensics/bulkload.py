@@ -40,7 +40,7 @@ def load(con: duckdb.DuckDBPyConnection, spec: dict, path: str, file_id: int, so
     derived = spec.get("derived", {})
 
     def attr(n: str, t: str) -> str:
-        v = f"TRY_CAST(nullif(nullif(g.{n}, ''), '-') AS {_TYPES[t]})"
+        v = f"TRY_CAST(nullif(nullif(g.{n}, ''), '-') AS {_TYPES[t]})" if n in names else "NULL"
         if n in derived:   # the same value written another way, looked for in another group
             group, rx, typ = derived[n]
             v = f"coalesce({v}, TRY_CAST(nullif(regexp_extract(g.{group}, {_q(rx)}, 1), '') AS {_TYPES[typ]}))"

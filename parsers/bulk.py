@@ -50,7 +50,8 @@ def match(spec: dict, line: str) -> dict | None:
     except ValueError:
         return None
     ts_us = int(dt.timestamp() * 1_000_000) if dt.tzinfo else None
-    attrs = {k: typed(m.group(k), t) for k, t in spec["attrs"].items()}
+    groups = m.groupdict()
+    attrs = {k: typed(groups.get(k), t) for k, t in spec["attrs"].items()}
     for name, (group, rx, typ) in spec.get("derived", {}).items():
         if attrs.get(name) is None and m.group(group):
             d = regex.search(rx, m.group(group))

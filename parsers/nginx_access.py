@@ -26,14 +26,12 @@ PATTERN = (
     r'(?P<client>[^ ]+) [^ ]+ (?P<remote_user>[^ ]+) \[(?P<time>[^\]]+)\] '
     r'"(?:(?P<method>[A-Z]+) (?P<path>[^" ]+)(?: (?P<protocol>[^"]*))?|(?P<request>[^"]*))" '
     r'(?P<status>\d{3}) (?P<bytes>\d+|-)(?: "(?P<referer>[^"]*)" "(?P<user_agent>[^"]*)")?'
-    r'(?: "(?P<forwarded_for>[^"]*)")?'
-    r'(?: (?P<request_time>\d+\.\d+)(?: (?P<upstream_time>\d+\.\d+|-)(?: (?P<upstream_status>\d{3}|-))?)?)?'
-    r'(?P<tail>.*)'
+    r'(?: "(?P<forwarded_for>[^"]*)")?(?P<tail>.*)'
 )
 
-# Timings written as key=value pairs after the fields above: (group read from, pattern, type). Run by
-# both engines on that group's text; a value found so fills the attr where the bare form left it empty.
-_KV = r'(?:^|\s){}="?([0-9][0-9.]*)'
+# Timings after the fields above, bare (" 3.004 3.001 502") or as pairs (" rt=0.051 urt=\"0.050\"
+# us=\"200\""): read from the tail by both engines, so the line's own pattern stays cheap.
+_NUM = r'([0-9]+\.[0-9]+)'
 
 BULK = {
     "pattern": PATTERN,
@@ -47,10 +45,11 @@ BULK = {
         "user_agent": "str", "forwarded_for": "str", "request_time": "float", "upstream_time": "float",
         "upstream_status": "int", "tail": "str",
     },
-    "derived": {
-        "request_time": ("tail", _KV.format("(?:rt|request_time)"), "float"),
-        "upstream_time": ("tail", _KV.format("(?:urt|upstream_response_time)"), "float"),
-        "upstream_status": ("tail", _KV.format("(?:us|ust|upstream_status)"), "int"),
+    "derived": {   # attr -> (group read from, pattern with one capture, type)
+        "request_time": ("tail", r'(?:^ |\s(?:rt|request_time)="?)' + _NUM, "float"),
+        "upstream_time": ("tail", r'(?:^ [0-9]+\.[0-9]+ |\s(?:urt|upstream_response_time)="?)' + _NUM, "float"),
+        "upstream_status": ("tail", r'(?:^ [0-9]+\.[0-9]+ (?:[0-9]+\.[0-9]+|-) |\s(?:us|ust|upstream_status)="?)'
+                                    r'([0-9]{3})', "int"),
     },
 }
 
