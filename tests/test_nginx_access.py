@@ -46,3 +46,28 @@ def test_forms_and_hostile_lines(tmp_path):
     # the spec's Python reading agrees with DuckDB's on every line
     for line, (_, _, attrs) in zip(LINES, got):
         assert match(BULK, line)["attrs"] == attrs
+
+
+def test_json_log_format(tmp_path):
+    f = tmp_path / "access.json.log"
+    f.write_text(
+        '{"time_iso8601":"2024-05-28T14:35:14+02:00","remote_addr":"203.0.113.9","request":"GET /api/orders?x=\\"1\\" '
+        'HTTP/1.1","status":"502","body_bytes_sent":"157","request_time":"3.004","upstream_response_time":"3.001",'
+        '"upstream_status":"502","upstream_addr":"127.0.0.1:3000","http_user_agent":"<script>x</script> ü"}\n'
+        '{"time_local":"28/May/2024:14:35:15 +0200","remote_addr":"203.0.113.9","request_method":"POST",'
+        '"request_uri":"/api/orders","status":200,"body_bytes_sent":93,"request":"POST /api/orders HTTP/1.1"}\n'
+        '{"remote_addr":"203.0.113.9","request":"GET / HTTP/1.1","status":"200"}\n'
+        '{"time_iso8601":"2024-05-28T14:35:16+02:00", "status": \n')
+    con, (res,) = ingest(tmp_path, f)
+    assert res.format == "nginx_json" and (res.lines, res.events, res.rejected) == (4, 2, 2)
+    rows = [(t, json.loads(a)) for t, a in con.execute(
+        "SELECT strftime(ts, '%H:%M:%S'), attrs FROM events ORDER BY line").fetchall()]
+    # 14:35:14+02:00 is 12:35:14Z
+    assert rows[0][0] == "12:35:14" and rows[1][0] == "12:35:15"
+    a = rows[0][1]
+    assert (a["status"], a["method"], a["path"], a["upstream_time"], a["upstream_addr"], a["user_agent"]) == \
+        (502, "GET", '/api/orders?x="1"', 3.001, "127.0.0.1:3000", "<script>x</script> ü")
+    assert (rows[1][1]["method"], rows[1][1]["status"], rows[1][1]["bytes"]) == ("POST", 200, 93)
+    reasons = [r for (r,) in con.execute("SELECT reason FROM rejects ORDER BY line").fetchall()]
+    assert reasons[0] == "no time with a zone (time_iso8601, time_local, msec)"
+    assert reasons[1].startswith("invalid JSON: Expecting value")      # the object is cut after "status":
