@@ -34,3 +34,23 @@ def test_reflog_deploy_log_and_by_hand(tmp_path):
     for r in res:
         if r.path != "(--deploy)":
             assert accounted(con, r.file_id)[0] == accounted(con, r.file_id)[1]
+
+
+def test_git_log_output(tmp_path):
+    f = tmp_path / "git-log.txt"
+    f.write_text(f"commit {NEW} (HEAD -> main, tag: v1.4.2, origin/main)\n"
+                 "Author: Dana Dev <dana@example.com>\n"
+                 "Date:   Tue May 28 03:00:12 2024 +0200\n\n"
+                 "    bump bullmq 4.12 -> 5.1\n\n"
+                 "    The worker's queue client, no code change.\n\n"
+                 f"commit {OLD}\n"
+                 "Author: Dana Dev <dana@example.com>\n"
+                 "Date:   2024-05-20 18:30:00 +0000\n\n"
+                 "    orders: paginate\n")
+    con, (res,) = ingest(tmp_path, f)
+    assert res.format == "git_log" and (res.lines, res.rejected) == (13, 0)   # 8 lines of the first commit, 5 of the second
+    rows = con.execute("SELECT epoch_us(ts), version, commit, note, evidence, line FROM deploys ORDER BY ts").fetchall()
+    # 2024-05-20T18:30:00Z = 1716229800 (date -u -d @1716229800); 03:00:12+02:00 on May 28 = 1716858012
+    assert rows == [(1716229800000000, None, OLD, "orders: paginate", "git log (commit date)", 9),
+                    (1716858012000000, "v1.4.2", NEW, "bump bullmq 4.12 -> 5.1", "git log (commit date)", 1)]
+    assert accounted(con, res.file_id) == (13, 13)

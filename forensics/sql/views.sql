@@ -79,6 +79,7 @@ CREATE OR REPLACE VIEW deploys AS
 SELECT e.event_id, e.ts, e.host, e.unit, e.attrs->>'version' AS version, e.attrs->>'commit' AS commit,
        coalesce(e.attrs->>'note', e.attrs->>'reflog') AS note,
        CASE WHEN e.source = 'git_reflog' THEN 'git reflog'
+            WHEN e.source = 'git_log' THEN 'git log (commit date)'
             WHEN e.attrs->>'given' IS NOT NULL THEN '--deploy' ELSE 'deploy log' END AS evidence,
        f.path AS file, e.line
 FROM events e JOIN files f USING (file_id)
