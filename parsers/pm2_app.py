@@ -133,7 +133,9 @@ class _Fold:
         self.require = False               # after "Require stack:": its "- /path" lines
 
     def start(self, text: str) -> None:
-        self.reset(bool(ERROR_HEAD.match(text)), text)
+        # an error's first line, or an object printed over several lines (console.log of
+        # process.memoryUsage(): "{" then "  rss: 4935680," ... "}")
+        self.reset(bool(ERROR_HEAD.match(text)) or text.rstrip().endswith("{"), text)
 
     def takes(self, text: str) -> bool:
         if FRAME.match(text):
@@ -154,6 +156,17 @@ class _Fold:
             return True
         self.reset(False)
         return False
+
+
+def _memory_samples(message: str) -> list[dict]:
+    """The figures of a process.memoryUsage() the app printed (JSON or util.inspect), one dict each."""
+    if "rss" not in message or "heap" not in message.lower():
+        return []
+    from . import node_heap
+    lines = message.split("\n")
+    found = [attrs for kind, attrs, first, last in node_heap.classify_block(lines)
+             if kind == "memory_sample" and first == 0 and last == len(lines) - 1]
+    return found
 
 
 def _app_kind(message: str) -> tuple[str, dict] | None:
@@ -190,6 +203,13 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
             if more:
                 pending = pending._replace(message="\n".join([pending.message, *more]),
                                            line_end=pending.line_end + len(more))
+            samples = _memory_samples(pending.message)
+            if samples:    # one event per figure; the first holds the lines
+                for i, attrs in enumerate(samples):
+                    yield pending._replace(kind="memory_sample", attrs={**(pending.attrs or {}), **attrs},
+                                           nlines=None if i == 0 else 0)
+                pending, more = None, []
+                return
             typed = _app_kind(pending.message)
             if typed:
                 kind, attrs = typed

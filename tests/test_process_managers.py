@@ -85,3 +85,20 @@ def test_v8_heap_death_in_a_pm2_error_log(tmp_path):
     assert rows == [(5, 5, "gc", "api", None, 2137941606, "allocation failure; scavenge might not succeed"),
                     (9, 11, "heap_oom", "api", 2137941606, None, "Reached heap limit")]
     assert accounted(con, res.file_id) == (11, 11)
+
+
+def test_memory_usage_printed_by_the_app(tmp_path):
+    logs = tmp_path / "web1/.pm2/logs"
+    logs.mkdir(parents=True)
+    (logs / "api-out.log").write_text(
+        "2024-05-28T03:41:02: {\n2024-05-28T03:41:02:   rss: 734003200,\n2024-05-28T03:41:02:   heapTotal: 612368384,\n"
+        "2024-05-28T03:41:02:   heapUsed: 598736896,\n2024-05-28T03:41:02:   external: 2148563,\n"
+        "2024-05-28T03:41:02:   arrayBuffers: 18915\n2024-05-28T03:41:02: }\n"
+        '2024-05-28T03:42:02: {"rss":801112064,"heapTotal":680525824,"heapUsed":667418624,"external":2148563,'
+        '"arrayBuffers":18915}\n')
+    con, (res,) = ingest(tmp_path, tmp_path / "web1")
+    rows = con.execute("SELECT line, attrs->>'metric', TRY_CAST(attrs->>'bytes' AS BIGINT), unit FROM events "
+                       "WHERE kind = 'memory_sample' ORDER BY line, event_id").fetchall()
+    assert [(l, m, b) for l, m, b, _ in rows if m == "rss"] == [(1, "rss", 734003200), (8, "rss", 801112064)]
+    assert len(rows) == 10 and {u for *_, u in rows} == {"api"}
+    assert accounted(con, res.file_id) == (8, 8)
