@@ -46,3 +46,15 @@ def text_lines(raw: BinaryIO, start: int = 1) -> Iterator[tuple[int, str]]:
         if "\x00" in s:
             s = s.replace("\x00", "\ufffd")
         yield n, s
+
+
+def with_last(lines: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text, whether it is the file's last line) for each line: a reader that must
+    tell a last line cut short from one to be continued needs to know."""
+    prev = None
+    for x in lines:
+        if prev is not None:
+            yield prev[0], prev[1], False
+        prev = x
+    if prev is not None:
+        yield prev[0], prev[1], True

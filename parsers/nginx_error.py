@@ -57,7 +57,7 @@ from typing import BinaryIO, Iterator
 
 import regex
 
-from .context import Context, text_lines
+from .context import Context, text_lines, with_last
 from .model import Event, Reject
 
 NAME = "nginx_error"
@@ -161,16 +161,6 @@ def classify(text: str) -> tuple[str, dict]:
     return "upstream_error", attrs
 
 
-def _with_last(it: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
-    prev = None
-    for x in it:
-        if prev is not None:
-            yield prev[0], prev[1], False
-        prev = x
-    if prev is not None:
-        yield prev[0], prev[1], True
-
-
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
     clock = ctx.clock()
     pending: tuple | None = None   # (line, ts, severity, pid, tid, connection, message)
@@ -190,7 +180,7 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
                         pid=pid, attrs=attrs)
         pending, more = None, []
 
-    for n, line, last in _with_last(text_lines(raw, start)):
+    for n, line, last in with_last(text_lines(raw, start)):
         m = HEAD.match(line)
         if m:
             yield from flush()

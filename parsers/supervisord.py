@@ -86,7 +86,7 @@ from typing import BinaryIO, Iterator
 
 import regex
 
-from .context import Context, text_lines
+from .context import Context, text_lines, with_last
 from .model import Event, Reject
 
 NAME = "supervisord"
@@ -399,16 +399,6 @@ class Reader:
         return a
 
 
-def _with_last(it: Iterator[tuple[int, str]]) -> Iterator[tuple[int, str, bool]]:
-    prev = None
-    for x in it:
-        if prev is not None:
-            yield prev[0], prev[1], False
-        prev = x
-    if prev is not None:
-        yield prev[0], prev[1], True
-
-
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
     reader = Reader(ctx)
     pending: tuple[int, int, int, str] | None = None   # (line, ts, severity, message)
@@ -420,7 +410,7 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
             yield from reader.events(*pending, more)
         pending, more = None, []
 
-    for n, line, last in _with_last(text_lines(raw, start)):
+    for n, line, last in with_last(text_lines(raw, start)):
         h = reader.header(line)
         if isinstance(h, tuple):
             yield from flush()
