@@ -9,8 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import duckdb
 
@@ -99,15 +98,14 @@ class Loader:
                  first_ordinal: int = 0, spool_dir: str | None = None):
         self.con, self.file_id, self.source, self.host = con, file_id, source, host
         self.ordinal = first_ordinal
-        self.events = self.rejects = self.lines_in_events = 0
+        self.events = self.rejects = 0
         self.spool_dir = spool_dir
 
-    def load(self, records: Iterable[Event | Reject], progress=None) -> None:
+    def load(self, records: Iterable[Event | Reject]) -> None:
         ev_rows: list[tuple] = []
         rj_rows: list[tuple] = []
         base = self.file_id << 32
         dumps = json.dumps
-        n = 0
         for r in records:
             if type(r) is Event:
                 self.ordinal += 1
@@ -118,18 +116,14 @@ class Loader:
                 ev_rows.append((base + self.ordinal, r.ts_us, r.ts_quality, r.host, r.kind, r.severity,
                                 r.unit, r.process, r.pid, msg, r.line, r.line_end, nl,
                                 dumps(r.attrs, ensure_ascii=False, separators=(",", ":")) if r.attrs else None))
-                self.lines_in_events += nl
                 if len(ev_rows) >= BATCH:
                     self._flush_events(ev_rows)
                     ev_rows = []
-                    if progress:
-                        progress()
             else:
                 rj_rows.append((self.file_id, r.line, r.reason, r.text.replace("\x00", "\ufffd")))
                 if len(rj_rows) >= BATCH:
                     self._flush_rejects(rj_rows)
                     rj_rows = []
-            n += 1
         if ev_rows:
             self._flush_events(ev_rows)
         if rj_rows:
@@ -160,14 +154,3 @@ class Loader:
         finally:
             os.unlink(path)
         self.rejects += len(rows)
-
-
-def rows_as_dicts(con: duckdb.DuckDBPyConnection, query: str, params=None) -> Iterator[dict]:
-    cur = con.execute(query, params or [])
-    names = [d[0] for d in cur.description]
-    for row in cur.fetchall():
-        yield dict(zip(names, row))
-
-
-def db_path(p: str | None) -> Path:
-    return Path(p or DEFAULT_DB)

@@ -10,7 +10,7 @@ the systemd manager and the OOM daemons are typed afterwards in Python
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, timezone, tzinfo
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -58,10 +58,10 @@ def load(con: duckdb.DuckDBPyConnection, path: str, file_id: int, source: str, h
                CASE WHEN NOT regexp_matches(l, '^\\d{{4}}-') THEN regexp_extract(l, {_q(BSD_RE)},
                     ['mon', 'd', 'h', 'mi', 's', 'f', 'host', 'rest']) END AS b
         FROM s_raw""")
-    month = (f"CASE WHEN b.mon LIKE '%月' OR b.mon LIKE '%월' THEN TRY_CAST(left(b.mon, length(b.mon) - 1) AS INTEGER) "
-             f"ELSE coalesce((SELECT month FROM s_months WHERE name = lower(rtrim(b.mon, '.'))), "
-             f"(SELECT month FROM s_months WHERE name = left(lower(b.mon), 4)), "
-             f"(SELECT month FROM s_months WHERE name = left(lower(b.mon), 3))) END")
+    month = ("CASE WHEN b.mon LIKE '%月' OR b.mon LIKE '%월' THEN TRY_CAST(left(b.mon, length(b.mon) - 1) AS INTEGER) "
+             "ELSE coalesce((SELECT month FROM s_months WHERE name = lower(rtrim(b.mon, '.'))), "
+             "(SELECT month FROM s_months WHERE name = left(lower(b.mon), 4)), "
+             "(SELECT month FROM s_months WHERE name = left(lower(b.mon), 3))) END")
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE s_bsd AS
         SELECT line, {month} AS mo, TRY_CAST(b.d AS INTEGER) AS d FROM s_hdr WHERE b.host <> ''""")
@@ -76,9 +76,9 @@ def load(con: duckdb.DuckDBPyConnection, path: str, file_id: int, source: str, h
                         FROM s_bsd WHERE mo IS NOT NULL""")
     iso_naive = (f"TRY(make_timestamp(i.y::BIGINT, i.mo::BIGINT, i.d::BIGINT, i.h::BIGINT, i.mi::BIGINT, "
                  f"i.s::DOUBLE + {_frac('i.f')} / 1e6))")
-    iso_off = (f"(CASE WHEN i.z = 'Z' THEN 0 ELSE (CASE WHEN left(i.z, 1) = '-' THEN -1 ELSE 1 END) * "
-               f"(TRY_CAST(substr(replace(i.z, ':', ''), 2, 2) AS INTEGER) * 3600 + "
-               f"TRY_CAST(substr(replace(i.z, ':', ''), 4, 2) AS INTEGER) * 60) END)")
+    iso_off = ("(CASE WHEN i.z = 'Z' THEN 0 ELSE (CASE WHEN left(i.z, 1) = '-' THEN -1 ELSE 1 END) * "
+               "(TRY_CAST(substr(replace(i.z, ':', ''), 2, 2) AS INTEGER) * 3600 + "
+               "TRY_CAST(substr(replace(i.z, ':', ''), 4, 2) AS INTEGER) * 60) END)")
     bsd_naive = (f"TRY(make_timestamp(y.y::BIGINT, m.mo::BIGINT, m.d::BIGINT, b.h::BIGINT, b.mi::BIGINT, "
                  f"b.s::DOUBLE + {_frac('b.f')} / 1e6))")
     # 2. each header line's time, host and the text after the time and host

@@ -50,7 +50,6 @@ from typing import BinaryIO, Iterator
 
 from .context import Context, text_lines
 from .model import Event, Reject
-from .supervisord import SIGNALS
 from .timeutil import month_number
 
 NAME = "php_fpm"

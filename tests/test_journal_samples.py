@@ -6,7 +6,6 @@ beside them, so each output must give the same entries as the native file.
 from __future__ import annotations
 
 import shutil
-import subprocess
 
 import pytest
 

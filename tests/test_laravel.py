@@ -17,7 +17,6 @@ from __future__ import annotations
 import gzip
 import io
 
-import pytest
 
 import parsers
 from parsers import head_lines, laravel, php_fpm

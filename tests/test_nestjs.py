@@ -6,7 +6,6 @@ read in UTC (the default) too.
 """
 from __future__ import annotations
 
-import glob
 import io
 from pathlib import Path
 
