@@ -378,26 +378,24 @@ class Ingester:
                             [file_id, cand.path, str(cand.abspath), res.format, host, tz_name])
                 first_ordinal, start, offset = 0, 1, 0
             res.file_id = file_id
+            def readable(rewrite=clean_copy) -> str:
+                """The file as DuckDB may read it: the original where it is clean and read from its start,
+                else a rewritten copy from the offset (for an export, a binary field's length has NUL
+                bytes, so a clean file has none to rewrite)."""
+                if sc.clean and not offset:
+                    return str(content)
+                target = fdir / "readable.txt"
+                rewrite(content, target, offset)
+                return str(target)
+
             if fmt == "syslog" and not self.opts.reference:
-                target = content
-                if not sc.clean or offset:
-                    target = fdir / "clean.txt"
-                    clean_copy(content, target, offset)
-                syslog_load.load(con, str(target), file_id, res.format, host, tz, self.opts.year, mtime,
+                syslog_load.load(con, readable(), file_id, res.format, host, tz, self.opts.year, mtime,
                                  start, first_ordinal)
             elif fmt == "journal_export" and not self.opts.reference:
-                target = content
-                if not sc.clean or offset:
-                    # a binary field's length has NUL bytes, so a clean file has none to rewrite
-                    target = fdir / "export.txt"
-                    journal_load.textify(content, target, offset)
-                journal_load.load(con, str(target), file_id, res.format, host, start, first_ordinal)
+                journal_load.load(con, readable(journal_load.textify), file_id, res.format, host, start,
+                                  first_ordinal)
             elif getattr(module, "BULK", None) is not None:
-                target = content
-                if not sc.clean or offset:
-                    target = fdir / "clean.txt"
-                    clean_copy(content, target, offset)
-                bulkload.load(con, module.BULK, str(target), file_id, res.format, host, start, first_ordinal)
+                bulkload.load(con, module.BULK, readable(), file_id, res.format, host, start, first_ordinal)
             else:
                 with open(content, "rb") as f:
                     f.seek(offset)

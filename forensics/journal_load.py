@@ -14,17 +14,15 @@ keeps its number.
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
 import duckdb
 
 from parsers import journal_fields as jf
-from parsers.messages import WATCHED, classify
 
+from . import typed
 from .bulkload import _q, raw_lines
-from .ingest_util import read_spool, spool_rows
 
 PAD = b"__FORENSICS_PAD=\n"
 NL = "\ue00a"            # stands for a newline inside a rewritten binary value
@@ -187,36 +185,8 @@ def load(con: duckdb.DuckDBPyConnection, path: str, file_id: int, source: str, h
         FROM j_lines j JOIN j_rec r USING (rec)
         WHERE (j.l IS NOT NULL AND j.sep) OR r.nfields = 0 OR {_ts('r.')} IS NULL""", {"file_id": file_id})
     con.execute("DROP TABLE j_raw; DROP TABLE j_lines; DROP TABLE j_rec")
-    classify_messages(con, file_id, first_line)
+    typed.classify_messages(con, file_id, first_line)
     n_ev, n_rj = con.execute(
         "SELECT (SELECT count(*) FROM events WHERE file_id = $f AND line >= $l), "
         "(SELECT count(*) FROM rejects WHERE file_id = $f AND line >= $l)", {"f": file_id, "l": first_line}).fetchone()
     return n_ev, n_rj
-
-
-def classify_messages(con: duckdb.DuckDBPyConnection, file_id: int, first_line: int = 1) -> None:
-    """Type the messages of the systemd manager and the OOM daemons of a file (parsers.messages), in one UPDATE."""
-    watched = ", ".join(_q(p) for p in sorted(WATCHED))
-    rows = con.execute(f"SELECT event_id, process, pid, message, unit FROM events WHERE file_id = ? AND line >= ? "
-                       f"AND process IN ({watched})", [file_id, first_line]).fetchall()
-    typed = []
-    for event_id, process, pid, message, unit in rows:
-        t = classify(process, message, unit)
-        if t:
-            if t.victim:
-                process, pid = t.victim
-            typed.append((event_id, t.kind, t.unit, process, pid, json.dumps(t.attrs) if t.attrs else None))
-    if not typed:
-        return
-    path = spool_rows(typed)
-    cols = {"event_id": "BIGINT", "kind": "VARCHAR", "unit": "VARCHAR", "process": "VARCHAR", "pid": "INTEGER",
-            "extra": "VARCHAR"}
-    try:
-        con.execute(f"""
-            UPDATE events SET kind = t.kind, unit = t.unit, process = t.process, pid = t.pid,
-                   attrs = CASE WHEN t.extra IS NULL THEN events.attrs
-                                ELSE CAST(json_merge_patch(coalesce(events.attrs, '{{}}'), t.extra) AS JSON) END
-            FROM {read_spool(path, cols)} t
-            WHERE events.event_id = t.event_id""")
-    finally:
-        Path(path).unlink()

@@ -18,7 +18,7 @@ import duckdb
 from parsers.timeutil import MONTHS
 
 from .bulkload import _q, raw_lines
-from .journal_load import classify_messages
+from .typed import classify_messages
 
 ISO_RE = (r"^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:?\d\d)? (\S+) (.*)$")
 BSD_RE = (r"^(\pL{3,5}\.?|\d{1,2}[月월]) {1,2}(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.(\d{1,9}))? (\S+) (.*)$")
