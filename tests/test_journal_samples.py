@@ -48,18 +48,6 @@ def test_sniff_and_account_for_every_line(tmp_path, rel, fmt):
     assert lines == data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
-@pytest.mark.parametrize("rel,fmt", [
-    ("nestjs/lab-nest10.4-di-error-startup.NO_COLOR.log", "nestjs"),
-    ("laravel/lnav-logfile_laravel.0", "laravel"),
-    ("supervisor/lab-run3-supervisord-4.2.5.log", "supervisord"),
-    ("nginx-error/lab-run3-nginx-1.22-error.log", "nginx_error"),
-    ("node-heap-oom/lab-node20.20.2-reached-heap-limit.stderr.txt", "node_stderr"),
-    ("mysql/lnav-logfile_mysql_error.0", None),      # no MySQL error log reader yet
-])
-def test_formats_do_not_claim_each_others_files(rel, fmt):
-    assert sniff(sample(rel).read_bytes()[:65536]) == fmt, rel
-
-
 def test_export_json_and_native_agree_entry_for_entry(tmp_path):
     native = sample("journal-native/s4-ubuntu22-user-1000x3.journal.gz")
     if not shutil.which("journalctl"):

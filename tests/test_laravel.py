@@ -14,17 +14,16 @@ PDO's, Laravel's QueryException's and Predis's wording (no real file has them).
 """
 from __future__ import annotations
 
-import gzip
 import io
 
 
 import parsers
-from parsers import head_lines, laravel, php_fpm
+from parsers import laravel, php_fpm
 from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import SAMPLES, accounted, ingest, sample
+from .helpers import accounted, ingest, sample
 
 L0 = "laravel/lnav-logfile_laravel.0"
 L1 = "laravel/lnav-logfile_laravel.1"
@@ -279,33 +278,6 @@ def test_php_fpm_debug_microseconds_and_garbage():
 
 
 # ---------------------------------------------------------------- sniffing
-
-def _heads():
-    for p in sorted(SAMPLES.rglob("*")):
-        if not p.is_file() or p.name == "PROVENANCE.md":
-            continue
-        with (gzip.open(p) if p.suffix == ".gz" else open(p, "rb")) as f:
-            try:
-                head = f.read(65536)
-            except OSError:
-                continue
-        yield p.relative_to(SAMPLES).as_posix(), head_lines(head)
-
-
-def test_sniff_claims_laravel_samples_and_nothing_else():
-    sample(L0)
-    others = [m for m in parsers.MODULES if m.NAME not in ("laravel", "php_fpm")]
-    seen = 0
-    for rel, lines in _heads():
-        lv, fpm = laravel.sniff(lines), php_fpm.sniff(lines)
-        best_other = max(m.sniff(lines) for m in others)
-        if rel.startswith("laravel/"):
-            seen += 1
-            assert lv > best_other and lv > fpm, rel
-        else:
-            assert lv == 0 and fpm == 0, rel
-    assert seen == 2
-
 
 def test_sniff_php_fpm_text():
     assert php_fpm.sniff(FPM.splitlines()) == 90

@@ -7,17 +7,16 @@ read in UTC (the default) too.
 from __future__ import annotations
 
 import io
-from pathlib import Path
 
 import pytest
 
 import parsers
-from parsers import head_lines, nestjs
+from parsers import nestjs
 from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import SAMPLES, accounted, ingest, sample
+from .helpers import accounted, ingest, sample
 
 MOD = "parsers.nestjs"
 
@@ -136,26 +135,6 @@ def test_typeorm_retries_and_compose_prefix():
                          "MongoServerSelectionError: connect ECONNREFUSED 127.0.0.1:27017")
     assert e.attrs == {"context": "TypeOrmModule", "container": "deploy-discord-chat-bot-1", "code": "ECONNREFUSED",
                        "target_host": "127.0.0.1", "target_port": 27017, "target": "mongodb", "retry": 3}
-
-
-def test_sniff_claims_the_nestjs_samples_and_nothing_else():
-    if not SAMPLES.exists():
-        pytest.skip("../shared/samples not present")
-    mods = parsers.MODULES if nestjs in parsers.MODULES else [*parsers.MODULES, nestjs]
-    for p in sorted(Path(SAMPLES).rglob("*")):
-        if not p.is_file() or p.suffix == ".md":
-            continue
-        data = p.read_bytes()[:65536]
-        if p.suffix == ".gz":
-            import gzip
-            data = gzip.decompress(p.read_bytes())[:65536]
-        lines = head_lines(data)
-        scores = {m.NAME: m.sniff(lines) for m in mods}
-        if p.parent.name == "nestjs":
-            assert max(scores, key=scores.get) == "nestjs" and scores["nestjs"] >= 90, p
-            assert sorted(scores.values())[-2] < scores["nestjs"], p
-        else:
-            assert scores["nestjs"] == 0, p
 
 
 # --- edge cases --------------------------------------------------------------------------------------------------

@@ -7,19 +7,18 @@ src/event/ngx_event_connect.c, src/stream/ngx_stream_proxy.c).
 """
 from __future__ import annotations
 
-import gzip
 import io
 from collections import Counter
 
 import pytest
 
 import parsers
-from parsers import head_lines, nginx_error
+from parsers import nginx_error
 from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import SAMPLES, accounted, ingest, sample
+from .helpers import accounted, ingest, sample
 
 MOD = "parsers.nginx_error"
 RUN3 = "nginx-error/lab-run3-nginx-1.22-error.log"
@@ -277,26 +276,6 @@ def test_start_line_offsets_line_numbers():
 
 def test_empty_file():
     assert run(MOD, b"") == ([], [])
-
-
-def test_sniff_claims_exactly_the_nginx_error_samples():
-    if not SAMPLES.exists():
-        pytest.skip(f"{SAMPLES} not present")
-    mods = [m for m in parsers.MODULES if m is not nginx_error] + [nginx_error]
-    claimed, other = [], []
-    for p in sorted(x for x in SAMPLES.rglob("*") if x.is_file() and x.name != "PROVENANCE.md"):
-        data = p.read_bytes()
-        if p.suffix == ".gz":
-            data = gzip.decompress(data)
-        lines = head_lines(data[:65536])
-        scores = {m.NAME: m.sniff(lines) for m in mods}
-        mine = scores.pop("nginx_error")
-        if p.parent.name == "nginx-error":
-            assert mine > max(scores.values()), (p.name, mine, scores)
-            claimed.append(p.name)
-        elif mine:
-            other.append(p.name)
-    assert other == [] and len(claimed) == 6
 
 
 def test_sniff_on_other_text():

@@ -4,17 +4,15 @@ Expected figures are read off the sample text by hand (V8's MB are MiB: x 104857
 """
 from __future__ import annotations
 
-import gzip
 import io
 
-import pytest
 
 import parsers
-from parsers import head_lines, node_heap
+from parsers import node_heap
 from parsers.context import Context
 from parsers.testing import run
 
-from .helpers import SAMPLES, accounted, ingest, sample
+from .helpers import accounted, ingest, sample
 
 MOD = "parsers.node_heap"
 DIR = "node-heap-oom/"
@@ -242,28 +240,6 @@ def test_empty_crlf_invalid_utf8_and_start_line():
 
 
 # --- sniffing ---------------------------------------------------------------------------------------------------
-
-def _all_samples():
-    for p in sorted(SAMPLES.rglob("*")):
-        if p.is_file() and p.suffix != ".md":
-            yield p
-
-
-def test_sniff_claims_the_node_heap_samples_and_nothing_else():
-    if not SAMPLES.exists():
-        pytest.skip("../shared/samples not present")
-    for p in _all_samples():
-        data = p.read_bytes()
-        if p.suffix == ".gz":
-            data = gzip.decompress(data)
-        head = head_lines(data[:65536])
-        mine = node_heap.sniff(head)
-        others = max(m.sniff(head) for m in parsers.MODULES if m is not node_heap)
-        if p.parent.name == "node-heap-oom":
-            assert mine > others, p
-        else:
-            assert mine == 0, p
-
 
 def test_pm2_error_log_stays_with_pm2_app_unless_mostly_v8():
     # an app's error log with a stack trace and a heap death at the end: mostly the app's own lines

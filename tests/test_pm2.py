@@ -10,10 +10,8 @@ PM2's own).
 """
 from __future__ import annotations
 
-import gzip
 from collections import Counter
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 
@@ -23,7 +21,7 @@ from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import SAMPLES, sample
+from .helpers import sample
 
 DAEMON = "parsers.pm2"
 APP = "parsers.pm2_app"
@@ -495,34 +493,7 @@ def test_untimed_then_timed_and_require_stack():
 
 # --- sniffing ----------------------------------------------------------------------------------------------------
 
-def _head(p: Path) -> bytes:
-    b = p.read_bytes()
-    if b[:2] == b"\x1f\x8b":
-        b = gzip.decompress(b)
-    return b[:65536]
-
-
 OURS = [pm2, pm2_app, pm2_jlist]
-
-
-def test_sniff_claims_the_pm2_samples_and_nothing_else():
-    if not SAMPLES.exists():
-        pytest.skip(f"{SAMPLES} not present")
-    files = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.name != "PROVENANCE.md")
-    assert len(files) > 50
-    claims = {}
-    for p in files:
-        lines = head_lines(_head(p))
-        rel = p.relative_to(SAMPLES).as_posix()
-        scores = {m.NAME: m.sniff(lines) for m in OURS}
-        paths = {m.NAME: m.sniff_path(str(p)) for m in OURS if hasattr(m, "sniff_path")}
-        for name in scores:
-            if max(scores[name], paths.get(name, 0)):
-                claims[rel] = claims.get(rel, ()) + (name, max(scores[name], paths.get(name, 0)))
-                others = [m.sniff(lines) for m in parsers.MODULES if m not in OURS]
-                assert all(max(scores[name], paths.get(name, 0)) > s for s in others), (rel, others)
-    assert claims == {PI: ("pm2", 85), LAB: ("pm2", 85), SALIL: ("pm2", 85), TIMED: ("pm2_app", 60),
-                      INDEX_ERR: ("pm2_app", 97), MM_ERR: ("pm2_app", 97)}
 
 
 @pytest.mark.parametrize("text", [

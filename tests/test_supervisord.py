@@ -9,20 +9,18 @@ and core-dump pieces are cut from logs that supervisor 4.3.0 and superlance
 """
 from __future__ import annotations
 
-import gzip
 import io
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 import parsers
-from parsers import head_lines, supervisord
+from parsers import supervisord
 from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import SAMPLES, accounted, ingest, sample
+from .helpers import accounted, ingest, sample
 
 MOD = "parsers.supervisord"
 RUN3 = "supervisor/lab-run3-supervisord-4.2.5.log"
@@ -211,30 +209,6 @@ def test_alancoding_crash_loops_and_sigint():
 
 
 # --- sniffing ---------------------------------------------------------------------------------------------------
-
-def _head(p: Path) -> bytes:
-    b = p.read_bytes()
-    if b[:2] == b"\x1f\x8b":
-        b = gzip.decompress(b)
-    return b[:65536]
-
-
-def test_sniff_claims_the_supervisor_samples_and_nothing_else():
-    if not SAMPLES.exists():
-        pytest.skip(f"{SAMPLES} not present")
-    files = sorted(p for p in SAMPLES.rglob("*") if p.is_file() and p.name != "PROVENANCE.md")
-    assert len(files) > 50
-    for p in files:
-        lines = head_lines(_head(p))
-        score = supervisord.sniff(lines)
-        rel = p.relative_to(SAMPLES).as_posix()
-        if rel.startswith("supervisor/"):
-            assert score == 90, rel
-            others = {m.NAME: m.sniff(lines) for m in parsers.MODULES if m is not supervisord}
-            assert all(score > s for s in others.values()), (rel, others)
-        else:
-            assert score == 0, rel
-
 
 @pytest.mark.parametrize("text", [
     "May 28 14:35:12 web1 supervisord[812]: 2024-05-28 14:35:12,123 INFO spawned: 'api' with pid 9",  # syslog
