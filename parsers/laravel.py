@@ -48,8 +48,9 @@ import json
 import re
 from typing import BinaryIO, Iterator
 
-from .context import Context, text_lines
+from .context import Context
 from .model import Event, Reject
+from .records import parse_records
 from .timeutil import parse_offset, utc_us
 
 NAME = "laravel"
@@ -205,29 +206,4 @@ class Reader:
 
 
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
-    reader = Reader(ctx)
-    pending: tuple[int, tuple, str] | None = None   # (line, header, first line)
-    more: list[str] = []
-
-    def flush() -> Iterator[Event]:
-        nonlocal pending, more
-        if pending is not None:
-            yield reader.event(*pending, more)
-        pending, more = None, []
-
-    for n, line in text_lines(raw, start):
-        h = reader.header(line)
-        if isinstance(h, tuple):
-            yield from flush()
-            pending = (n, h, line)
-            continue
-        if isinstance(h, str):
-            yield from flush()
-            yield Reject(n, h, line)
-            continue
-        if pending is not None:
-            more.append(line)   # a stack trace, the rest of a multi-line message or context
-            continue
-        yield Reject(n, "blank line" if not line.strip() else
-                     "not a laravel line, and no record before it to continue", line)
-    yield from flush()
+    return parse_records(Reader(ctx), raw, start, "laravel")

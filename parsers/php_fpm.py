@@ -48,8 +48,9 @@ from __future__ import annotations
 import re
 from typing import BinaryIO, Iterator
 
-from .context import Context, text_lines
+from .context import Context
 from .model import Event, Reject
+from .records import parse_records
 from .timeutil import month_number
 
 NAME = "php_fpm"
@@ -171,29 +172,4 @@ class Reader:
 
 
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
-    reader = Reader(ctx)
-    pending: tuple[int, tuple, str] | None = None
-    more: list[str] = []
-
-    def flush() -> Iterator[Event]:
-        nonlocal pending, more
-        if pending is not None:
-            yield reader.event(*pending, more)
-        pending, more = None, []
-
-    for n, line in text_lines(raw, start):
-        h = reader.header(line)
-        if isinstance(h, tuple):
-            yield from flush()
-            pending = (n, h, line)
-            continue
-        if isinstance(h, str):
-            yield from flush()
-            yield Reject(n, h, line)
-            continue
-        if pending is not None:
-            more.append(line)   # a slow-log block's lines, a worker's multi-line output, a blank separator
-            continue
-        yield Reject(n, "blank line" if not line.strip() else
-                     "not a php-fpm line, and no record before it to continue", line)
-    yield from flush()
+    return parse_records(Reader(ctx), raw, start, "php-fpm")
