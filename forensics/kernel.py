@@ -30,6 +30,13 @@ _TASK_TYPES = {n: t for n, t, _ in OOM_TASK_COLUMNS if t != "TIMESTAMPTZ"}
 
 def combine_oom(con: duckdb.DuckDBPyConnection, file_id: int, first_line: int = 1) -> int:
     """Fold the file's OOM reports and kills into single events; returns how many events were made."""
+    # most files hold no OOM at all: look for a report's or a kill's words before reading every
+    # kernel line into Python
+    if not con.execute(
+            "SELECT 1 FROM events WHERE file_id = ? AND line >= ? AND process = 'kernel' "
+            "AND (message LIKE '%invoked oom-killer%' OR message LIKE '%Kill% process%') LIMIT 1",
+            [file_id, first_line]).fetchone():
+        return 0
     rows = con.execute(
         "SELECT event_id, line, line_end, nlines, epoch_us(ts), message FROM events "
         "WHERE file_id = ? AND line >= ? AND process = 'kernel' ORDER BY line", [file_id, first_line]).fetchall()
