@@ -173,6 +173,102 @@ def run_query(con: duckdb.DuckDBPyConnection, query: str) -> tuple[list[str], li
 
 
 @app.command()
+def incidents(
+    db: str = DbOpt,
+    format: str = typer.Option("table", "--format", help="table, json or csv."),
+    host: Optional[str] = typer.Option(None, help="Only incidents of this host."),
+    since: Optional[str] = typer.Option(None, help="Only incidents at or after this time (ISO 8601; UTC unless it says)."),
+    until: Optional[str] = typer.Option(None, help="Only incidents at or before this time."),
+    gap: float = typer.Option(10, help="Minutes between two deaths of a service that still make one incident."),
+) -> None:
+    """List the incidents: each failure once, with its trigger, cause and impact (docs/incidents.md).
+
+    Example: forensics incidents --format json
+    """
+    if format not in FORMATS:
+        fail(f"unknown --format {format!r}: use table, json or csv")
+    found = _incidents(db, host, since, until, gap)
+    if format == "json":
+        import json
+        typer.echo(json.dumps(found, ensure_ascii=False, indent=1))
+        return
+    names = ["ts", "host", "service", "trigger", "limit", "deaths", "http_5xx", "downtime_s", "summary"]
+    if format == "csv":
+        names = [n for n in found[0]] if found else names
+        rows = [tuple(_flat(i[n]) for n in names) for i in found]
+        typer.echo(render(names, rows, "csv"))
+        return
+    if not found:
+        typer.echo("no incidents")
+        return
+    for i in found:
+        typer.echo(f"{i['ts']}  {i['host']}  {i['service']}  {i['trigger']}"
+                   + (f" ({i['limit']})" if i["limit"] else "") + f"\n  {i['summary']}")
+        if i["unknowns"]:
+            typer.echo("  not established: " + "; ".join(i["unknowns"]))
+    typer.echo(f"({len(found)} incident{'s' if len(found) != 1 else ''})")
+
+
+def _flat(v):
+    if isinstance(v, (list, dict)):
+        import json
+        return json.dumps(v, ensure_ascii=False)
+    return v
+
+
+def _incidents(db: str, host, since, until, gap) -> list[dict]:
+    from .correlate import incidents as find
+    try:
+        con = connect(db)
+    except ForensicsError as e:
+        fail(str(e))
+    try:
+        return find(con, host=host, since=since, until=until, gap_minutes=gap)
+    except ForensicsError as e:
+        fail(str(e))
+    finally:
+        con.close()
+
+
+@app.command()
+def timeline(
+    db: str = DbOpt,
+    output: str = typer.Option("postmortem.html", "-o", "--output", help="The HTML file to write."),
+    host: Optional[str] = typer.Option(None, help="Only this host."),
+    since: Optional[str] = typer.Option(None, help="Start of the window (ISO 8601; UTC unless it says)."),
+    until: Optional[str] = typer.Option(None, help="End of the window."),
+    open_: bool = typer.Option(False, "--open", help="Open the page in the default browser."),
+) -> None:
+    """Write the HTML postmortem: incidents, a timeline of every source, memory and 5xx charts, key events.
+
+    Example: forensics timeline -o postmortem.html
+    """
+    from .report import write_timeline
+    try:
+        con = connect(db)
+    except ForensicsError as e:
+        fail(str(e))
+    try:
+        found = write_timeline(con, output, host=host, since=since, until=until)
+    except ForensicsError as e:
+        fail(str(e))
+    except OSError as e:
+        fail(f"{output}: {e.strerror or e}")
+    finally:
+        con.close()
+    for i in found:
+        typer.echo(f"- {i['summary']}")
+    if not found:
+        typer.echo("no incidents")
+    import os
+    typer.echo(f"postmortem: {os.path.abspath(output)}")
+    if open_:
+        import pathlib
+        import webbrowser
+        webbrowser.open(pathlib.Path(output).resolve().as_uri())
+
+
+@app.command()
 def formats() -> None:
     """List the formats ingest reads, with a sample line of each."""
     rows = [(m.NAME, m.DESCRIPTION, m.SAMPLE.splitlines()[0]) for m in parsers.MODULES]

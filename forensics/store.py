@@ -72,7 +72,8 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ddl("oom_tasks", OOM_TASK_COLUMNS))
     con.execute(ddl("clock_offsets", CLOCK_OFFSET_COLUMNS))
     from importlib.resources import files as _files
-    con.execute(_files("forensics").joinpath("sql/views.sql").read_text())
+    for name in ("views.sql", "incidents.sql"):   # incidents.sql builds on views.sql
+        con.execute(_files("forensics").joinpath("sql", name).read_text())
     if fresh:
         for name, cols in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS), ("rejects", REJECT_COLUMNS),
                            ("oom_tasks", OOM_TASK_COLUMNS), ("clock_offsets", CLOCK_OFFSET_COLUMNS)):

@@ -1,0 +1,329 @@
+-- Correlation: the views that turn events into incidents. docs/incidents.md states the rule behind every
+-- column; this file is that rule in SQL. Created in every database after views.sql.
+
+-- memory_samples: one memory figure of one process at one time. metric: 'rss', 'heap_used', 'heap_total',
+-- 'external', 'array_buffers' (a printed process.memoryUsage()), 'memory_peak' (systemd's figure at a
+-- unit's stop: a peak, not a sample), 'gc_heap_after' (the heap left after a V8 collection, from --trace-gc).
+CREATE OR REPLACE VIEW memory_samples AS
+SELECT e.event_id, e.ts, e.host, e.unit, e.process,
+       coalesce(e.pid, TRY_CAST(e.attrs->>'pid' AS INTEGER)) AS pid, e.source,
+       CASE WHEN e.kind = 'gc' THEN 'gc_heap_after' ELSE e.attrs->>'metric' END AS metric,
+       CASE WHEN e.kind = 'gc' THEN TRY_CAST(e.attrs->>'heap_after_bytes' AS BIGINT)
+            ELSE TRY_CAST(e.attrs->>'bytes' AS BIGINT) END AS bytes,
+       f.path AS file, e.line
+FROM events e JOIN files f USING (file_id)
+WHERE e.kind IN ('memory_sample', 'gc') AND e.duplicate_of IS NULL AND e.ts IS NOT NULL;
+
+-- http_requests: nginx's access log, one row per request, its fields typed.
+CREATE OR REPLACE VIEW http_requests AS
+SELECT e.event_id, e.ts, e.host, TRY_CAST(e.attrs->>'status' AS SMALLINT) AS status, e.attrs->>'method' AS method,
+       e.attrs->>'path' AS path, TRY_CAST(e.attrs->>'bytes' AS BIGINT) AS bytes, e.attrs->>'client' AS client,
+       e.attrs->>'user_agent' AS user_agent, TRY_CAST(e.attrs->>'request_time' AS DOUBLE) AS request_time,
+       TRY_CAST(e.attrs->>'upstream_time' AS DOUBLE) AS upstream_time,
+       TRY_CAST(e.attrs->>'upstream_status' AS SMALLINT) AS upstream_status, e.file_id, e.line
+FROM events e
+WHERE e.kind = 'http_request';
+
+-- upstream_errors: nginx could not reach or read its upstream (error log), with the upstream's address.
+CREATE OR REPLACE VIEW upstream_errors AS
+SELECT e.event_id, e.ts, e.host, e.attrs->>'upstream' AS upstream, e.attrs->>'upstream_host' AS upstream_host,
+       TRY_CAST(e.attrs->>'upstream_port' AS INTEGER) AS upstream_port, e.attrs->>'reason' AS reason,
+       e.attrs->>'client' AS client, e.attrs->>'request' AS request, e.message, f.path AS file, e.line
+FROM events e JOIN files f USING (file_id)
+WHERE e.kind = 'upstream_error' AND e.duplicate_of IS NULL;
+
+-- errors: what the applications said went wrong. kind 'leak_hint' is Node's MaxListenersExceededWarning.
+CREATE OR REPLACE VIEW errors AS
+SELECT e.event_id, e.ts, e.host, CASE WHEN e.kind = 'log' THEN 'leak_hint' ELSE e.kind END AS kind,
+       e.unit, e.process, e.pid, e.source, e.message, f.path AS file, e.line
+FROM events e JOIN files f USING (file_id)
+WHERE e.duplicate_of IS NULL AND e.ts IS NOT NULL
+  AND (e.kind IN ('app_error', 'di_error', 'connection_error')
+       OR (e.kind = 'log' AND TRY_CAST(e.attrs->>'leak_hint' AS BOOLEAN)));
+
+-- listen_ports: which service said it listens on which TCP port ("listening on port 3000", "running on
+-- http://[::1]:3000"), so that an nginx upstream error on that port belongs to it.
+CREATE OR REPLACE VIEW listen_ports AS
+SELECT DISTINCT host, unit AS service,
+       TRY_CAST(regexp_extract(message, '(?i)(?:listen(?:ing)?|running|started|serving|bound)\b[^\n]{0,40}?(?:port[ :=]*|https?://[^\s/]*:)([0-9]{2,5})\b', 1) AS INTEGER) AS port
+FROM events
+WHERE unit IS NOT NULL AND kind = 'log'
+  AND regexp_matches(message, '(?i)(?:listen(?:ing)?|running|started|serving|bound)\b[^\n]{0,40}?(?:port[ :=]*|https?://[^\s/]*:)[0-9]{2,5}\b');
+
+-- service_starts: a service (systemd unit, PM2 app, supervisor program) coming up.
+CREATE OR REPLACE VIEW service_starts AS
+SELECT e.event_id, e.ts, e.host, e.unit AS service, e.source, e.attrs->>'phase' AS phase
+FROM events e
+WHERE e.kind = 'service_start' AND e.unit IS NOT NULL AND e.duplicate_of IS NULL AND e.ts IS NOT NULL;
+
+-- deaths: every event that says a process died or was given up on, tied to a service on its host
+-- (docs/incidents.md §1, §2). family: which witness saw it (kernel, oomd, systemd_oom, systemd,
+-- systemd_result, pm2, pm2_memory, supervisord, v8, gave_up); the same death seen by the kernel and by
+-- systemd is one row of each family. resolved_by: how the service name was found: 'unit' (the record
+-- names it), 'pid' (a pid another log tied to a unit), 'memcg' (the victim's cgroup), 'process' (its name
+-- only), 'time' (another witness of the same second named it).
+CREATE OR REPLACE VIEW deaths AS
+WITH raw AS (
+    SELECT e.event_id, e.ts, e.host, e.source, e.kind, e.unit, e.process,
+           coalesce(e.pid, TRY_CAST(e.attrs->>'pid' AS INTEGER)) AS pid, e.attrs, e.file_id, e.line,
+           CASE WHEN e.kind = 'oom_kill' AND e.attrs->>'reported_by' = 'systemd' THEN 'systemd_oom'
+                WHEN e.kind = 'oom_kill' AND e.attrs->>'killer' IS NOT NULL THEN 'oomd'
+                WHEN e.kind = 'oom_kill' THEN 'kernel'
+                WHEN e.kind = 'heap_oom' THEN 'v8'
+                WHEN e.kind = 'memory_limit_restart' THEN 'pm2_memory'
+                WHEN e.kind = 'gave_up' THEN 'gave_up'
+                WHEN e.kind = 'service_failed' THEN 'systemd_result' END AS family,
+           CASE WHEN e.kind = 'oom_kill' THEN 'oom_kill'
+                WHEN e.kind = 'service_failed' AND e.attrs->>'result' = 'oom-kill' THEN 'oom_kill'
+                WHEN e.kind = 'service_failed' THEN 'crash'
+                ELSE e.kind END AS cause,
+           NULL::INTEGER AS exit_code, NULL::VARCHAR AS signal
+    FROM events e
+    WHERE e.kind IN ('oom_kill', 'heap_oom', 'memory_limit_restart', 'gave_up', 'service_failed')
+      AND e.duplicate_of IS NULL AND e.ts IS NOT NULL
+    UNION ALL
+    -- a process_exit is a death unless it is expected: PM2's and supervisor's own verdict, a clean exit,
+    -- or the signal that stop and restart send
+    SELECT l.event_id, l.ts, l.host, e.source, 'process_exit', l.unit, e.process,
+           CASE WHEN l.manager = 'systemd' THEN NULL ELSE l.pid END, e.attrs, e.file_id, e.line,
+           l.manager, 'crash', CASE WHEN coalesce(l.code, 'exited') = 'exited' THEN l.status END, l.signal
+    FROM lifecycle l JOIN events e USING (event_id)
+    WHERE l.kind = 'process_exit' AND l.ts IS NOT NULL
+      AND NOT coalesce(l.expected, false)
+      AND NOT (coalesce(l.status, 0) = 0 AND l.signal IS NULL AND coalesce(l.code, 'exited') = 'exited')
+      AND coalesce(l.signal, '') NOT IN ('TERM', 'INT', 'HUP', 'QUIT')
+),
+pid_units AS (   -- pid -> unit wherever a log other than the kernel's kill report ties them
+    SELECT host, pid, unit, min(ts) AS first_seen, max(ts) AS last_seen
+    FROM events
+    WHERE pid IS NOT NULL AND unit IS NOT NULL AND process IS DISTINCT FROM 'systemd'
+      AND kind NOT IN ('oom_invoked', 'oom_kill') AND ts IS NOT NULL
+    GROUP BY ALL
+),
+named AS (
+    SELECT r.*,
+           CASE WHEN r.family IN ('kernel', 'oomd') THEN
+                (SELECT arg_min(p.unit, CASE WHEN r.ts BETWEEN p.first_seen AND p.last_seen THEN 0
+                                             ELSE least(abs(epoch(r.ts) - epoch(p.first_seen)),
+                                                        abs(epoch(r.ts) - epoch(p.last_seen))) END)
+                 FROM pid_units p WHERE p.host IS NOT DISTINCT FROM r.host AND p.pid = r.pid) END AS pid_unit
+    FROM raw r
+),
+first_pass AS (
+    SELECT n.* EXCLUDE (pid_unit),
+           CASE WHEN n.pid_unit IS NOT NULL THEN n.pid_unit
+                WHEN n.family IN ('kernel', 'oomd') AND n.unit IS NOT NULL THEN n.unit
+                ELSE coalesce(n.unit, n.process) END AS service0,
+           CASE WHEN n.pid_unit IS NOT NULL THEN 'pid'
+                WHEN n.family IN ('kernel', 'oomd') AND n.unit IS NOT NULL THEN 'memcg'
+                WHEN n.unit IS NOT NULL THEN 'unit'
+                ELSE 'process' END AS resolved0
+    FROM named n
+),
+adopted AS (     -- a kill named only by its cgroup or process name takes the name that a manager gave the
+                 -- same death (within 5 s, same host), when exactly one name is on offer and it differs
+    SELECT f.*,
+           (SELECT CASE WHEN count(DISTINCT g.service0) = 1 THEN any_value(g.service0) END
+            FROM first_pass g
+            WHERE g.host IS NOT DISTINCT FROM f.host AND g.resolved0 IN ('unit', 'pid')
+              AND abs(epoch(g.ts) - epoch(f.ts)) <= 5 AND g.event_id <> f.event_id) AS offered
+    FROM first_pass f
+)
+SELECT a.event_id, a.ts, a.host,
+       CASE WHEN a.resolved0 IN ('memcg', 'process') AND a.offered IS NOT NULL THEN a.offered ELSE a.service0 END AS service,
+       CASE WHEN a.resolved0 IN ('memcg', 'process') AND a.offered IS NOT NULL AND a.offered <> a.service0 THEN 'time'
+            ELSE a.resolved0 END AS resolved_by,
+       a.family, a.cause, a.kind, a.source, a.unit, a.process, a.pid, a.exit_code, a.signal,
+       a.attrs->>'constraint' AS "constraint", a.attrs->>'killer' AS killer,
+       TRY_CAST(a.attrs->>'limit_bytes' AS BIGINT) AS limit_bytes,
+       CASE WHEN a.family = 'kernel' THEN TRY_CAST(a.attrs->>'anon_rss_bytes' AS BIGINT)
+                                          + coalesce(TRY_CAST(a.attrs->>'file_rss_bytes' AS BIGINT), 0)
+                                          + coalesce(TRY_CAST(a.attrs->>'shmem_rss_bytes' AS BIGINT), 0)
+            WHEN a.family = 'pm2_memory' THEN TRY_CAST(a.attrs->>'current_bytes' AS BIGINT) END AS rss_bytes,
+       TRY_CAST(a.attrs->>'heap_bytes' AS BIGINT) AS heap_bytes,
+       a.file_id, a.line
+FROM adopted a;
+
+-- incidents_with(gap): deaths of one service on one host, each within `gap` of the one before, as one
+-- incident (docs/incidents.md §3-§6). The view `incidents` is incidents_with(INTERVAL 10 MINUTE).
+CREATE OR REPLACE MACRO incidents_with(gap) AS TABLE
+WITH d AS (
+    SELECT *, CASE WHEN family = 'gave_up' THEN 0 ELSE 1 END AS is_death FROM deaths WHERE service IS NOT NULL
+),
+marked AS (
+    SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > gap THEN 1 ELSE 0 END AS starts
+    FROM d WINDOW w AS (PARTITION BY host, service ORDER BY ts, event_id)
+),
+grouped AS (
+    SELECT *, sum(starts) OVER (PARTITION BY host, service ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS seq
+    FROM marked
+),
+spans AS (
+    SELECT host, service, seq, min(ts) AS ts,
+           coalesce(max(ts) FILTER (WHERE is_death = 1), min(ts)) AS end_ts,
+           bool_or(family = 'gave_up') AS gave_up,
+           coalesce(max(n) FILTER (WHERE family <> 'gave_up'), 0) AS deaths,
+           list(event_id ORDER BY ts, event_id) AS death_event_ids,
+           CASE WHEN bool_or(resolved_by = 'time') THEN 'time'
+                WHEN bool_or(resolved_by = 'pid') THEN 'pid' ELSE 'unit' END AS link
+    FROM (SELECT g.*, count(*) OVER (PARTITION BY host, service, seq, family) AS n FROM grouped g)
+    GROUP BY host, service, seq
+),
+first_death AS (  -- the events of the first death: within 5 s of the incident's first event
+    SELECT s.host, s.service, s.seq,
+           arg_min(g.cause, CASE g.cause WHEN 'oom_kill' THEN 1 WHEN 'heap_oom' THEN 2
+                                         WHEN 'memory_limit_restart' THEN 3 WHEN 'crash' THEN 4 ELSE 5 END) AS trigger,
+           arg_min(g.event_id, CASE g.family WHEN 'kernel' THEN 1 WHEN 'oomd' THEN 2 WHEN 'v8' THEN 3
+                                             WHEN 'pm2_memory' THEN 4 WHEN 'systemd_oom' THEN 5 ELSE 6 END) AS trigger_event_id,
+           bool_or(g.family = 'kernel') AS has_kernel,
+           any_value(g."constraint") FILTER (WHERE g.family = 'kernel') AS "constraint",
+           any_value(g.limit_bytes) FILTER (WHERE g.family IN ('kernel', 'pm2_memory')) AS oom_limit_bytes,
+           any_value(g.heap_bytes) FILTER (WHERE g.family = 'v8') AS heap_bytes,
+           any_value(g.rss_bytes) FILTER (WHERE g.family IN ('kernel', 'pm2_memory')) AS rss_bytes,
+           any_value(g.process) FILTER (WHERE g.family = 'kernel') AS kernel_process,
+           any_value(g.pid) FILTER (WHERE g.family = 'kernel') AS kernel_pid,
+           arg_min(g.process, g.ts) FILTER (WHERE g.process IS NOT NULL AND g.process <> 'systemd') AS any_process,
+           arg_min(g.pid, g.ts) FILTER (WHERE g.pid IS NOT NULL) AS any_pid,
+           arg_min(g.exit_code, g.ts) FILTER (WHERE g.exit_code IS NOT NULL) AS exit_code,
+           arg_min(g.signal, g.ts) FILTER (WHERE g.signal IS NOT NULL) AS signal,
+           arg_min(g.unit, CASE g.family WHEN 'systemd' THEN 1 WHEN 'systemd_result' THEN 1 WHEN 'systemd_oom' THEN 1
+                                         WHEN 'pm2' THEN 2 WHEN 'pm2_memory' THEN 2 WHEN 'supervisord' THEN 3 ELSE 4 END)
+               FILTER (WHERE g.unit IS NOT NULL AND g.family NOT IN ('kernel', 'oomd')) AS manager_unit,
+           bool_or(g.family = 'oomd') AS by_oomd
+    FROM spans s JOIN grouped g ON g.host IS NOT DISTINCT FROM s.host AND g.service = s.service AND g.seq = s.seq
+    WHERE g.ts <= s.ts + INTERVAL 5 SECOND
+    GROUP BY s.host, s.service, s.seq
+),
+base AS (
+    SELECT s.*, f.* EXCLUDE (host, service, seq),
+           (SELECT min(st.ts) FROM service_starts st
+            WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts > s.end_ts) AS recovered_ts,
+           (SELECT max(st.ts) FROM service_starts st
+            WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts <= s.ts) AS last_start_ts
+    FROM spans s JOIN first_death f USING (host, service, seq)
+),
+with_deploy AS (
+    SELECT b.*,
+           (SELECT arg_max(dp.event_id, (CASE WHEN dp.evidence LIKE 'hint:%' THEN 0 ELSE 1 END, dp.ts))
+            FROM deploys dp WHERE dp.host IS NOT DISTINCT FROM b.host AND dp.ts <= b.ts
+              AND dp.ts >= b.ts - INTERVAL 7 DAY) AS deploy_event_id
+    FROM base b
+),
+windows AS (
+    SELECT w.*, dp.ts AS deploy_ts, dp.version AS deploy_version, dp.commit AS deploy_commit,
+           dp.evidence AS deploy_evidence,
+           w.ts - INTERVAL 5 MINUTE AS impact_from,
+           coalesce(w.recovered_ts + INTERVAL 1 MINUTE, w.end_ts + INTERVAL 30 MINUTE) AS impact_to,
+           coalesce(greatest(dp.ts, w.last_start_ts), w.ts - INTERVAL 24 HOUR) AS trend_from
+    FROM with_deploy w LEFT JOIN deploys dp ON dp.event_id = w.deploy_event_id
+),
+trend_raw AS (   -- the victim's samples from the trend window's start to its death, per metric
+    SELECT w.host, w.service, w.seq, m.metric, count(*) AS n,
+           arg_min(m.bytes, (m.ts, m.event_id)) AS first_bytes, arg_max(m.bytes, (m.ts, m.event_id)) AS last_bytes,
+           arg_min(m.event_id, (m.ts, m.event_id)) AS first_event_id,
+           arg_max(m.event_id, (m.ts, m.event_id)) AS last_event_id,
+           regr_slope(m.bytes, epoch(m.ts)) * 60 AS slope_per_min, regr_r2(m.bytes, epoch(m.ts)) AS r2
+    FROM windows w JOIN memory_samples m
+      ON m.host IS NOT DISTINCT FROM w.host AND m.ts BETWEEN w.trend_from AND w.ts
+     AND (m.unit = w.service OR m.pid = coalesce(w.kernel_pid, w.any_pid))
+    WHERE m.metric IN ('rss', 'heap_used', 'gc_heap_after') AND m.bytes IS NOT NULL
+    GROUP BY ALL
+),
+trend AS (
+    SELECT host, service, seq,
+           arg_min(metric, CASE metric WHEN 'rss' THEN 1 WHEN 'heap_used' THEN 2 ELSE 3 END) AS memory_metric,
+           arg_min({n: n, first_bytes: first_bytes, last_bytes: last_bytes, first_event_id: first_event_id,
+                    last_event_id: last_event_id, slope: slope_per_min, r2: r2},
+                   CASE metric WHEN 'rss' THEN 1 WHEN 'heap_used' THEN 2 ELSE 3 END) AS t
+    FROM trend_raw GROUP BY ALL
+),
+impact AS (      -- nginx's requests on the host in the impact window
+    SELECT w.host, w.service, w.seq, count(h.event_id) AS http_requests,
+           count(h.event_id) FILTER (WHERE h.status BETWEEN 500 AND 599) AS http_5xx,
+           min(h.ts) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_ts,
+           max(h.ts) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_ts,
+           arg_min(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_event_id,
+           arg_max(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_event_id,
+           count(DISTINCT h.file_id) AS http_files
+    FROM windows w LEFT JOIN http_requests h
+      ON h.host IS NOT DISTINCT FROM w.host AND h.ts BETWEEN w.impact_from AND w.impact_to
+    GROUP BY ALL
+),
+upstream AS (    -- nginx's upstream errors on the host in the impact window that can belong to the service
+    SELECT w.host, w.service, w.seq, count(u.event_id) AS upstream_errors,
+           arg_min(u.event_id, (u.ts, u.event_id)) AS first_upstream_event_id
+    FROM windows w LEFT JOIN upstream_errors u
+      ON u.host IS NOT DISTINCT FROM w.host AND u.ts BETWEEN w.impact_from AND w.impact_to
+     AND NOT (u.upstream ILIKE '%unix:%' AND NOT (w.service ILIKE '%php%' OR coalesce(w.kernel_process, w.any_process, '') ILIKE 'php%'))
+     AND (u.upstream_port IS NULL
+          OR u.upstream_port IN (SELECT lp.port FROM listen_ports lp WHERE lp.host IS NOT DISTINCT FROM w.host AND lp.service = w.service)
+          OR u.upstream_port NOT IN (SELECT lp.port FROM listen_ports lp WHERE lp.host IS NOT DISTINCT FROM w.host
+                                     AND lp.service <> w.service AND lp.port IS NOT NULL))
+    GROUP BY ALL
+),
+errs_raw AS (
+    SELECT w.host, w.service, w.seq, w.deploy_ts, e.kind, count(*) AS n, min(e.ts) AS first_ts,
+           arg_min(e.event_id, (e.ts, e.event_id)) AS first_event_id
+    FROM windows w JOIN errors e
+      ON e.host IS NOT DISTINCT FROM w.host
+     AND e.ts BETWEEN greatest(w.deploy_ts, w.ts - INTERVAL 1 HOUR) AND w.impact_to
+    GROUP BY ALL
+),
+errs AS (
+    SELECT r.host, r.service, r.seq,
+           list({kind: r.kind, count: r.n, first_ts: r.first_ts, first_event_id: r.first_event_id,
+                 new: CASE WHEN r.deploy_ts IS NULL THEN NULL
+                           ELSE NOT EXISTS (SELECT 1 FROM errors e2 WHERE e2.host IS NOT DISTINCT FROM r.host
+                                            AND e2.kind = r.kind AND e2.ts >= r.deploy_ts - INTERVAL 1 HOUR
+                                            AND e2.ts < r.deploy_ts) END}
+                ORDER BY r.first_ts, r.kind) AS errors
+    FROM errs_raw r GROUP BY ALL
+)
+SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ') AS id,
+       w.host, w.service, coalesce(w.manager_unit, w.service) AS unit,
+       coalesce(w.kernel_process, w.any_process) AS process, coalesce(w.kernel_pid, w.any_pid) AS pid,
+       w.ts, w.end_ts, w.trigger,
+       CASE WHEN w.trigger = 'oom_kill' AND w.by_oomd AND NOT w.has_kernel THEN 'oomd'
+            WHEN w.trigger = 'oom_kill' AND w."constraint" = 'CONSTRAINT_MEMCG' THEN 'cgroup'
+            WHEN w.trigger = 'oom_kill' AND w."constraint" = 'CONSTRAINT_NONE' THEN 'global'
+            WHEN w.trigger = 'oom_kill' AND w."constraint" IS NOT NULL THEN lower(replace(w."constraint", 'CONSTRAINT_', ''))
+            WHEN w.trigger = 'heap_oom' THEN 'v8_heap'
+            WHEN w.trigger = 'memory_limit_restart' THEN 'pm2_max_memory' END AS "limit",
+       CASE WHEN w.trigger = 'oom_kill' AND w."constraint" = 'CONSTRAINT_MEMCG' THEN w.oom_limit_bytes
+            WHEN w.trigger = 'heap_oom' THEN w.heap_bytes
+            WHEN w.trigger = 'memory_limit_restart' THEN w.oom_limit_bytes END AS limit_bytes,
+       CASE WHEN w.trigger IN ('oom_kill', 'memory_limit_restart') THEN w.rss_bytes END AS rss_bytes,
+       w.exit_code, w.signal, w.deaths,
+       greatest(
+           (SELECT count(*) FROM events r WHERE r.kind = 'restart' AND r.host IS NOT DISTINCT FROM w.host
+              AND r.unit = w.service AND r.duplicate_of IS NULL AND r.source NOT IN ('pm2')
+              AND r.ts BETWEEN w.ts AND coalesce(w.recovered_ts, w.end_ts)),
+           (SELECT count(*) FROM service_starts st WHERE st.host IS NOT DISTINCT FROM w.host AND st.service = w.service
+              AND st.source IN ('pm2', 'supervisord') AND coalesce(st.phase, '') IN ('starting', 'spawned')
+              AND st.ts BETWEEN w.ts AND coalesce(w.recovered_ts, w.end_ts))) AS restarts,
+       w.gave_up, w.recovered_ts,
+       round(epoch(w.recovered_ts) - epoch(w.ts), 3) AS downtime_s,
+       w.deploy_ts, w.deploy_version, w.deploy_commit, w.deploy_evidence,
+       t.memory_metric, coalesce(t.t.n, 0) AS memory_samples,
+       CASE WHEN t.t.n >= 3 THEN t.t.first_bytes END AS memory_start_bytes,
+       CASE WHEN t.t.n >= 3 THEN t.t.last_bytes END AS memory_end_bytes,
+       CASE WHEN t.t.n >= 3 THEN round(t.t.slope)::BIGINT END AS memory_growth_bytes_per_min,
+       CASE WHEN t.t.n >= 3 THEN round(t.t.r2, 3) END AS memory_fit_r2,
+       CASE WHEN t.t.n >= 4 THEN t.t.slope > 0 AND t.t.r2 >= 0.8 AND t.t.last_bytes >= 1.2 * t.t.first_bytes END AS leak,
+       i.http_requests, i.http_5xx, i.first_5xx_ts, i.last_5xx_ts, u.upstream_errors,
+       coalesce(er.errors, []) AS errors, w.link,
+       -- for the evidence list and the unknowns
+       w.death_event_ids, w.trigger_event_id, w.deploy_event_id, t.t.first_event_id AS memory_first_event_id,
+       t.t.last_event_id AS memory_last_event_id, i.first_5xx_event_id, i.last_5xx_event_id,
+       u.first_upstream_event_id,
+       (SELECT min(st.event_id) FROM service_starts st WHERE st.host IS NOT DISTINCT FROM w.host
+          AND st.service = w.service AND st.ts = w.recovered_ts) AS recovered_event_id,
+       w.has_kernel, i.http_files, w.impact_from, w.impact_to, w.trend_from
+FROM windows w
+LEFT JOIN trend t USING (host, service, seq)
+LEFT JOIN impact i USING (host, service, seq)
+LEFT JOIN upstream u USING (host, service, seq)
+LEFT JOIN errs er USING (host, service, seq)
+ORDER BY w.ts, w.host, w.service;
+
+CREATE OR REPLACE VIEW incidents AS SELECT * FROM incidents_with(INTERVAL 10 MINUTE);
