@@ -262,15 +262,21 @@ def summary(r: dict, families: set[str], has_nginx: bool) -> str:
         if r["upstream_errors"]:
             imp += f" and {r['upstream_errors']} upstream errors"
     else:
-        imp = "impact unknown (no nginx log)"
+        imp = ""
     managers = sorted({MANAGERS[f] for f in families if MANAGERS.get(f)})
     by = " and ".join(managers) if managers else "its manager"
-    if r["recovered_ts"] is not None:
-        imp += f" until {by} had it running again {human_duration((r['recovered_ts'] - r['ts']).total_seconds())} later"
-    elif r["gave_up"]:
-        imp += f"; {by} gave up and it did not run again within the logs"
+    back = human_duration((r["recovered_ts"] - r["ts"]).total_seconds()) if r["recovered_ts"] is not None else None
+    if imp:
+        if back:
+            imp += f" until {by} had it running again {back} later"
+        elif r["gave_up"]:
+            imp += f"; {by} gave up and it did not run again within the logs"
+        else:
+            imp += "; it did not run again within the logs"
     else:
-        imp += "; it did not run again within the logs"
+        imp = (f"{by} had it running again {back} later" if back
+               else f"{by} gave up and it did not run again within the logs" if r["gave_up"]
+               else "it did not run again within the logs") + "; the impact on users is unknown (no nginx log)"
     sentence.append(imp)
     if r["link"] == "time":
         sentence.append("the kill is tied to the service by time only")

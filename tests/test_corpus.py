@@ -5,7 +5,7 @@ from .helpers import CORPUS, accounted, ingest
 
 
 def test_demo_bundle(tmp_path):
-    con, res = ingest(tmp_path, CORPUS)
+    con, res = ingest(tmp_path, CORPUS / "vps-nest-oom")
     assert {r.status for r in res} == {"ingested"}
     assert {r.host for r in res} == {"web1"}
     for r in res:
@@ -28,7 +28,7 @@ def test_demo_bundle(tmp_path):
 
 
 def test_demo_bundle_lifecycle_and_copies(tmp_path):
-    con, _ = ingest(tmp_path, CORPUS)
+    con, _ = ingest(tmp_path, CORPUS / "vps-nest-oom")
     # the journal's systemd lines (Started, Main process exited, Failed with result, Scheduled restart,
     # Stopped, Started); syslog's forwarded copies of them are linked to them, not listed again
     rows = con.execute("SELECT manager, kind, code, signal, restart_counter, detail FROM lifecycle ORDER BY ts, kind"

@@ -106,15 +106,24 @@ named AS (
                 (SELECT arg_min(p.unit, CASE WHEN r.ts BETWEEN p.first_seen AND p.last_seen THEN 0
                                              ELSE least(abs(epoch(r.ts) - epoch(p.first_seen)),
                                                         abs(epoch(r.ts) - epoch(p.last_seen))) END)
-                 FROM pid_units p WHERE p.host IS NOT DISTINCT FROM r.host AND p.pid = r.pid) END AS pid_unit
+                 FROM pid_units p WHERE p.host IS NOT DISTINCT FROM r.host AND p.pid = r.pid) END AS pid_unit,
+           -- PM2 lines that give only the app's id: the name PM2's log gives that id nearest in time
+           CASE WHEN r.source = 'pm2' AND r.unit IS NULL AND r.attrs->>'app_id' IS NOT NULL THEN
+                (SELECT arg_min(p.unit, abs(epoch(p.ts) - epoch(r.ts))) FROM events p
+                 WHERE p.source = 'pm2' AND p.host IS NOT DISTINCT FROM r.host AND p.unit IS NOT NULL
+                   AND p.attrs->>'app_id' = r.attrs->>'app_id') END AS app_unit
     FROM raw r
 ),
 first_pass AS (
-    SELECT n.* EXCLUDE (pid_unit),
+    SELECT n.* EXCLUDE (pid_unit, app_unit),
            CASE WHEN n.pid_unit IS NOT NULL THEN n.pid_unit
+                WHEN n.app_unit IS NOT NULL THEN n.app_unit
                 WHEN n.family IN ('kernel', 'oomd') AND n.unit IS NOT NULL THEN n.unit
-                ELSE coalesce(n.unit, n.process) END AS service0,
+                -- PM2 names an app only by its id where the log has not yet said its name
+                ELSE coalesce(n.unit, n.process, CASE WHEN n.source = 'pm2' AND n.attrs->>'app_id' IS NOT NULL
+                                                      THEN 'pm2 app ' || (n.attrs->>'app_id') END) END AS service0,
            CASE WHEN n.pid_unit IS NOT NULL THEN 'pid'
+                WHEN n.app_unit IS NOT NULL THEN 'unit'
                 WHEN n.family IN ('kernel', 'oomd') AND n.unit IS NOT NULL THEN 'memcg'
                 WHEN n.unit IS NOT NULL THEN 'unit'
                 ELSE 'process' END AS resolved0
@@ -197,9 +206,11 @@ first_death AS (  -- the events of the first death: within 5 s of the incident's
 base AS (
     SELECT s.*, f.* EXCLUDE (host, service, seq),
            (SELECT min(st.ts) FROM service_starts st
-            WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts > s.end_ts) AS recovered_ts,
+            WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts > s.end_ts
+              AND coalesce(st.phase, '') <> 'starting') AS recovered_ts,   -- PM2: online, not starting
            (SELECT max(st.ts) FROM service_starts st
-            WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts <= s.ts) AS last_start_ts
+            WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts <= s.ts
+              AND coalesce(st.phase, '') NOT IN ('online', 'running')) AS last_start_ts   -- when the process began
     FROM spans s JOIN first_death f USING (host, service, seq)
 ),
 with_deploy AS (
@@ -317,7 +328,7 @@ SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ')
        t.t.last_event_id AS memory_last_event_id, i.first_5xx_event_id, i.last_5xx_event_id,
        u.first_upstream_event_id,
        (SELECT min(st.event_id) FROM service_starts st WHERE st.host IS NOT DISTINCT FROM w.host
-          AND st.service = w.service AND st.ts = w.recovered_ts) AS recovered_event_id,
+          AND st.service = w.service AND st.ts = w.recovered_ts AND coalesce(st.phase, '') <> 'starting') AS recovered_event_id,
        w.has_kernel, i.http_files, w.impact_from, w.impact_to, w.trend_from
 FROM windows w
 LEFT JOIN trend t USING (host, service, seq)
