@@ -180,6 +180,8 @@ def incidents(
     since: Optional[str] = typer.Option(None, help="Only incidents at or after this time (ISO 8601; UTC unless it says)."),
     until: Optional[str] = typer.Option(None, help="Only incidents at or before this time."),
     gap: float = typer.Option(10, help="Minutes between two deaths of a service that still make one incident."),
+    fix_skew: bool = typer.Option(False, "--fix-skew", help="Move the times of files whose clock or zone is off "
+                                  "the kernel's (measured on moments both recorded) before listing."),
 ) -> None:
     """List the incidents: each failure once, with its trigger, cause and impact (docs/incidents.md).
 
@@ -187,7 +189,7 @@ def incidents(
     """
     if format not in FORMATS:
         fail(f"unknown --format {format!r}: use table, json or csv")
-    found = _incidents(db, host, since, until, gap)
+    found = _incidents(db, host, since, until, gap, fix_skew)
     if format == "json":
         import json
         typer.echo(json.dumps(found, ensure_ascii=False, indent=1))
@@ -216,13 +218,20 @@ def _flat(v):
     return v
 
 
-def _incidents(db: str, host, since, until, gap) -> list[dict]:
+def _incidents(db: str, host, since, until, gap, fix_skew: bool = False) -> list[dict]:
+    from .correlate import clock_skews, describe_skew, fix_skews
     from .correlate import incidents as find
     try:
         con = connect(db)
     except ForensicsError as e:
         fail(str(e))
     try:
+        if fix_skew:
+            for r in fix_skews(con):
+                typer.echo(f"clock fixed: {describe_skew(r)}; moved by {-r['shift_s']:+g} s", err=True)
+        for r in clock_skews(con):
+            hint = "; --fix-skew moves its times" if r["fixable"] else "; its times state their zone, so they are left"
+            typer.echo(f"clock warning: {describe_skew(r)}{hint}", err=True)
         return find(con, host=host, since=since, until=until, gap_minutes=gap)
     except ForensicsError as e:
         fail(str(e))

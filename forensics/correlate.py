@@ -16,7 +16,7 @@ from . import ForensicsError
 
 # the order of docs/incidents.md §9
 FIELDS = ["id", "host", "service", "unit", "process", "pid", "ts", "end_ts", "trigger", "limit", "limit_bytes",
-          "rss_bytes", "exit_code", "signal", "deaths", "restarts", "gave_up", "recovered_ts", "downtime_s",
+          "rss_bytes", "oom_memcg", "exit_code", "signal", "deaths", "restarts", "gave_up", "recovered_ts", "downtime_s",
           "deploy_ts", "deploy_version", "deploy_commit", "deploy_evidence", "memory_metric", "memory_samples",
           "memory_start_bytes", "memory_end_bytes", "memory_growth_bytes_per_min", "memory_fit_r2", "leak",
           "http_requests", "http_5xx", "first_5xx_ts", "last_5xx_ts", "upstream_errors", "errors", "link",
@@ -208,7 +208,8 @@ def summary(r: dict, families: set[str], has_nginx: bool) -> str:
             what = f"was killed by the OOM killer at {at} (systemd's report; no kernel log says which limit)"
         elif limit == "cgroup":
             size = f" of {human_bytes(r['limit_bytes'])}" if r["limit_bytes"] else ""
-            what = f"was killed by the kernel at {at} on the cgroup limit{size} of {r['unit']}"
+            group = (r["oom_memcg"] or "").rstrip("/").rsplit("/", 1)[-1] or r["unit"]
+            what = f"was killed by the kernel at {at} on the cgroup limit{size} of {group}"
         elif limit == "global":
             what = f"was killed by the kernel's global OOM killer at {at}: the machine ran out of memory"
         else:
@@ -281,3 +282,52 @@ def summary(r: dict, families: set[str], has_nginx: bool) -> str:
     if r["link"] == "time":
         sentence.append("the kill is tied to the service by time only")
     return "; ".join(sentence) + "."
+
+
+def clock_skews(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Files whose clock disagrees with the kernel's by more than 5 s on moments both recorded (view clock_skew)."""
+    cur = con.execute("SELECT host, file_id, file, pairs, median_delta_s, zone_like, fixable, reference_files "
+                      "FROM clock_skew WHERE skewed ORDER BY host, file")
+    names = [d[0] for d in cur.description]
+    out = []
+    for row in cur.fetchall():
+        r = dict(zip(names, row))
+        r["shift_s"] = round(r["median_delta_s"] / 900) * 900 if r["zone_like"] else round(r["median_delta_s"], 3)
+        out.append(r)
+    return out
+
+
+def describe_skew(r: dict) -> str:
+    sign = "+" if r["shift_s"] > 0 else "-"
+    what = (f"{sign}{_hhmm(abs(r['shift_s']))}: a zone read wrongly (local time taken for another zone)"
+            if r["zone_like"] else f"{r['median_delta_s']:+.1f} s")
+    return (f"{r['file']}: its clock is {what}, against the kernel's ({', '.join(r['reference_files'])}) "
+            f"over {r['pairs']} moment{'s' if r['pairs'] != 1 else ''} both recorded")
+
+
+def _hhmm(seconds: float) -> str:
+    h, m = divmod(round(seconds / 60), 60)
+    return f"{h:02d}:{m:02d}"
+
+
+def fix_skews(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Move the times of every skewed file whose times carried no zone by its measured offset (zone-like offsets
+    to the whole quarter hour); each move is kept in clock_fixes. Files that state their zone are reported only."""
+    fixed = []
+    con.execute("BEGIN")
+    try:
+        for r in clock_skews(con):
+            if not r["fixable"]:
+                continue
+            shift_us = int(round(r["shift_s"] * 1_000_000))
+            con.execute("UPDATE events SET ts = ts - to_microseconds(?::BIGINT), ts_quality = 'skew_corrected' "
+                        "WHERE file_id = ? AND ts IS NOT NULL", [shift_us, r["file_id"]])
+            con.execute("INSERT INTO clock_fixes VALUES (?, ?, ?, ?, ?, ?, now())",
+                        [r["host"], r["file_id"], shift_us, r["pairs"], ", ".join(r["reference_files"]),
+                         describe_skew(r)])
+            fixed.append(r)
+        con.execute("COMMIT")
+    except duckdb.Error as e:
+        con.execute("ROLLBACK")
+        raise ForensicsError(f"cannot move the times: {str(e).splitlines()[0]}") from None
+    return fixed

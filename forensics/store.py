@@ -13,8 +13,8 @@ from typing import Iterable
 
 import duckdb
 
-from parsers.model import (CLOCK_OFFSET_COLUMNS, EVENT_COLUMNS, FILE_COLUMNS, OOM_TASK_COLUMNS, REJECT_COLUMNS,
-                           Event, Reject)
+from parsers.model import (CLOCK_FIX_COLUMNS, CLOCK_OFFSET_COLUMNS, EVENT_COLUMNS, FILE_COLUMNS, OOM_TASK_COLUMNS,
+                           REJECT_COLUMNS, Event, Reject)
 
 from . import ForensicsError
 from .ingest_util import read_spool, spool_rows
@@ -71,12 +71,14 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(ddl("rejects", REJECT_COLUMNS))
     con.execute(ddl("oom_tasks", OOM_TASK_COLUMNS))
     con.execute(ddl("clock_offsets", CLOCK_OFFSET_COLUMNS))
+    con.execute(ddl("clock_fixes", CLOCK_FIX_COLUMNS))
     from importlib.resources import files as _files
     for name in ("views.sql", "incidents.sql"):   # incidents.sql builds on views.sql
         con.execute(_files("forensics").joinpath("sql", name).read_text())
     if fresh:
         for name, cols in (("files", FILE_COLUMNS), ("events", EVENT_COLUMNS), ("rejects", REJECT_COLUMNS),
-                           ("oom_tasks", OOM_TASK_COLUMNS), ("clock_offsets", CLOCK_OFFSET_COLUMNS)):
+                           ("oom_tasks", OOM_TASK_COLUMNS), ("clock_offsets", CLOCK_OFFSET_COLUMNS),
+                           ("clock_fixes", CLOCK_FIX_COLUMNS)):
             for stmt in _comments(name, cols):
                 con.execute(stmt)
 

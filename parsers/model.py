@@ -91,7 +91,17 @@ CLOCK_OFFSET_COLUMNS: list[tuple[str, str, str]] = [
     ("aligned", "INTEGER", "events given a time by this offset"),
 ]
 
-TS_QUALITIES = ("exact", "zone_assumed", "year_inferred", "monotonic_aligned", "inherited",
+CLOCK_FIX_COLUMNS: list[tuple[str, str, str]] = [
+    ("host", "VARCHAR", "host of the file"),
+    ("file_id", "INTEGER", "the file whose times were moved"),
+    ("shift_us", "BIGINT", "microseconds subtracted from every time of the file"),
+    ("pairs", "INTEGER", "moments this file and another source both recorded, the shift is their median difference"),
+    ("reference", "VARCHAR", "the other source's files"),
+    ("evidence", "VARCHAR", "what the shift rests on, in words"),
+    ("applied_at", "TIMESTAMPTZ", "when forensics incidents --fix-skew moved them"),
+]
+
+TS_QUALITIES = ("exact", "zone_assumed", "year_inferred", "monotonic_aligned", "inherited", "skew_corrected",
                 "unaligned",  # only seconds since boot so far (attrs.monotonic_us); ts is NULL
                 "untimed")    # the line has no time and nothing near it gives one (an app's plain output); ts is NULL
 

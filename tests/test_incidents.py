@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import subprocess
 
+import duckdb
+
 from forensics.correlate import human_bytes, human_duration, incidents
 
 from .conftest import CLI
@@ -270,3 +272,38 @@ def test_a_pm2_app_known_only_by_its_id_takes_the_name_pm2_gives_that_id(tmp_pat
     con, _ = ingest(tmp_path, tmp_path / "b")
     [inc] = incidents(con)
     assert (inc["service"], inc["trigger"], inc["link"]) == ("api", "memory_limit_restart", "unit")
+
+
+def test_a_zone_read_wrongly_is_measured_reported_and_fixed(tmp_path):
+    # supervisor writes local time without a zone; the server was in Europe/Berlin (UTC+2 in May) but the
+    # bundle does not say so, so its lines are read as UTC: the exit of pid 777 lands 2 h after the kernel's
+    # kill of pid 777 (12:10:00.160Z in kern.log, which states its offset)
+    write(tmp_path / "b", {
+        "box/var/log/supervisor/supervisord.log": """
+2024-05-28 14:00:00,000 INFO spawned: 'queue' with pid 777
+2024-05-28 14:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)
+2024-05-28 14:10:01,000 INFO spawned: 'queue' with pid 778
+""",
+        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service",
+                                     constraint="CONSTRAINT_MEMCG"),
+    })
+    db = tmp_path / "x.duckdb"
+    run = lambda *a: subprocess.run([*CLI, *a], capture_output=True, text=True, cwd=tmp_path)  # noqa: E731
+    assert run("ingest", "b", "--db", str(db)).returncode == 0
+    before = run("incidents", "--db", str(db), "--format", "json")
+    assert [i["trigger"] for i in json.loads(before.stdout)] == ["oom_kill", "crash"]   # one death, seen twice
+    # 14:10:00.300 - 12:10:00.160 = 7200.14 s: a whole two hours, give or take the reaping delay
+    assert "supervisord.log: its clock is +02:00: a zone read wrongly" in before.stderr
+    assert "--fix-skew moves its times" in before.stderr
+    fixed = run("incidents", "--db", str(db), "--format", "json", "--fix-skew")
+    [inc] = json.loads(fixed.stdout)
+    assert "clock fixed" in fixed.stderr and "moved by -7200 s" in fixed.stderr
+    # the exit now lies 140 ms after the kill, and the respawn at 12:10:01.000: 840 ms of downtime
+    assert (inc["service"], inc["deaths"], inc["downtime_s"], inc["link"]) == ("queue", 1, 0.84, "pid")
+    con = duckdb.connect(str(db), read_only=True)
+    assert con.execute("SELECT shift_us, pairs FROM clock_fixes").fetchall() == [(7_200_000_000, 1)]
+    assert con.execute("SELECT DISTINCT ts_quality FROM events JOIN files USING (file_id) "
+                       "WHERE path LIKE '%supervisord.log'").fetchall() == [("skew_corrected",)]
+    con.close()
+    again = run("incidents", "--db", str(db))   # nothing left to warn of, nothing moved twice
+    assert "clock" not in again.stderr and "(1 incident)" in again.stdout

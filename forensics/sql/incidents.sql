@@ -143,7 +143,7 @@ SELECT a.event_id, a.ts, a.host,
        CASE WHEN a.resolved0 IN ('memcg', 'process') AND a.offered IS NOT NULL AND a.offered <> a.service0 THEN 'time'
             ELSE a.resolved0 END AS resolved_by,
        a.family, a.cause, a.kind, a.source, a.unit, a.process, a.pid, a.exit_code, a.signal,
-       a.attrs->>'constraint' AS "constraint", a.attrs->>'killer' AS killer,
+       a.attrs->>'constraint' AS "constraint", a.attrs->>'oom_memcg' AS oom_memcg, a.attrs->>'killer' AS killer,
        TRY_CAST(a.attrs->>'limit_bytes' AS BIGINT) AS limit_bytes,
        CASE WHEN a.family = 'kernel' THEN TRY_CAST(a.attrs->>'anon_rss_bytes' AS BIGINT)
                                           + coalesce(TRY_CAST(a.attrs->>'file_rss_bytes' AS BIGINT), 0)
@@ -186,6 +186,7 @@ first_death AS (  -- the events of the first death: within 5 s of the incident's
                                              WHEN 'pm2_memory' THEN 4 WHEN 'systemd_oom' THEN 5 ELSE 6 END) AS trigger_event_id,
            bool_or(g.family = 'kernel') AS has_kernel,
            any_value(g."constraint") FILTER (WHERE g.family = 'kernel') AS "constraint",
+           any_value(g.oom_memcg) FILTER (WHERE g.family = 'kernel') AS oom_memcg,
            any_value(g.limit_bytes) FILTER (WHERE g.family IN ('kernel', 'pm2_memory')) AS oom_limit_bytes,
            any_value(g.heap_bytes) FILTER (WHERE g.family = 'v8') AS heap_bytes,
            any_value(g.rss_bytes) FILTER (WHERE g.family IN ('kernel', 'pm2_memory')) AS rss_bytes,
@@ -304,6 +305,7 @@ SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ')
             WHEN w.trigger = 'heap_oom' THEN w.heap_bytes
             WHEN w.trigger = 'memory_limit_restart' THEN w.oom_limit_bytes END AS limit_bytes,
        CASE WHEN w.trigger IN ('oom_kill', 'memory_limit_restart') THEN w.rss_bytes END AS rss_bytes,
+       CASE WHEN w.trigger = 'oom_kill' THEN w.oom_memcg END AS oom_memcg,
        w.exit_code, w.signal, w.deaths,
        greatest(
            (SELECT count(*) FROM events r WHERE r.kind = 'restart' AND r.host IS NOT DISTINCT FROM w.host
@@ -338,3 +340,54 @@ LEFT JOIN errs er USING (host, service, seq)
 ORDER BY w.ts, w.host, w.service;
 
 CREATE OR REPLACE VIEW incidents AS SELECT * FROM incidents_with(INTERVAL 10 MINUTE);
+
+-- clock_pairs: moments that two files of one host both recorded: the kernel's kill of a pid and a process
+-- manager's report of that pid's death (PM2, supervisor, V8's own death line); the kernel's kill and
+-- systemd's "A process of this unit has been killed by the OOM killer". delta_s = the witness's time
+-- minus the kernel's: a few milliseconds to a second where both clocks agree.
+CREATE OR REPLACE VIEW clock_pairs AS
+WITH k AS (
+    SELECT event_id, ts, host, pid, unit, file_id, ts_quality FROM events
+    WHERE kind = 'oom_kill' AND duplicate_of IS NULL AND ts IS NOT NULL AND pid IS NOT NULL
+      AND attrs->>'reported_by' IS NULL AND attrs->>'killer' IS NULL
+),
+by_pid AS (
+    SELECT e.event_id, e.ts, e.host, e.file_id, e.ts_quality, e.kind,
+           coalesce(e.pid, TRY_CAST(e.attrs->>'spawned_pid' AS INTEGER), TRY_CAST(e.attrs->>'pid' AS INTEGER)) AS pid
+    FROM events e
+    WHERE e.kind IN ('process_exit', 'heap_oom') AND e.process IS DISTINCT FROM 'systemd'
+      AND e.duplicate_of IS NULL AND e.ts IS NOT NULL
+),
+by_unit AS (
+    SELECT event_id, ts, host, unit, file_id, ts_quality, kind FROM events
+    WHERE kind = 'oom_kill' AND attrs->>'reported_by' = 'systemd' AND duplicate_of IS NULL AND ts IS NOT NULL
+),
+pairs AS (
+    SELECT k.host, k.event_id AS kernel_event_id, k.file_id AS kernel_file_id, k.ts_quality AS kernel_quality,
+           w.event_id, w.file_id, w.ts_quality, w.kind, 'pid ' || k.pid AS matched_by, epoch(w.ts) - epoch(k.ts) AS delta_s
+    FROM k JOIN by_pid w ON w.host IS NOT DISTINCT FROM k.host AND w.pid = k.pid AND w.file_id <> k.file_id
+     AND abs(epoch(w.ts) - epoch(k.ts)) < 26 * 3600
+    UNION ALL
+    SELECT k.host, k.event_id, k.file_id, k.ts_quality, w.event_id, w.file_id, w.ts_quality, w.kind,
+           'unit ' || k.unit, epoch(w.ts) - epoch(k.ts)
+    FROM k JOIN by_unit w ON w.host IS NOT DISTINCT FROM k.host AND w.unit = k.unit AND w.file_id <> k.file_id
+     AND abs(epoch(w.ts) - epoch(k.ts)) < 26 * 3600
+)
+-- each witness with its nearest kernel kill, and each kill with its nearest witness per file
+SELECT * FROM pairs
+QUALIFY row_number() OVER (PARTITION BY event_id ORDER BY abs(delta_s)) = 1
+    AND row_number() OVER (PARTITION BY kernel_event_id, file_id ORDER BY abs(delta_s)) = 1;
+
+-- clock_skew: per file, how far its clock is from the kernel's (aligned) clock, where they recorded the same
+-- moments. A median beyond 5 s is a clock or zone error; near a whole quarter hour it is a zone read wrongly
+-- (a local time taken for UTC). fixable: the file's times were written without a zone, so a shift is the
+-- likely repair (forensics incidents --fix-skew).
+CREATE OR REPLACE VIEW clock_skew AS
+SELECT p.host, p.file_id, f.path AS file, count(*) AS pairs, median(p.delta_s) AS median_delta_s,
+       min(p.delta_s) AS min_delta_s, max(p.delta_s) AS max_delta_s,
+       abs(median(p.delta_s)) > 5 AS skewed,
+       abs(median(p.delta_s)) >= 600 AND abs(median(p.delta_s) - round(median(p.delta_s) / 900) * 900) <= 60 AS zone_like,
+       bool_and(p.ts_quality IN ('zone_assumed', 'year_inferred')) AS fixable,
+       list(DISTINCT kf.path ORDER BY kf.path) AS reference_files, list(DISTINCT p.matched_by) AS matched_by
+FROM clock_pairs p JOIN files f ON f.file_id = p.file_id JOIN files kf ON kf.file_id = p.kernel_file_id
+GROUP BY p.host, p.file_id, f.path;
