@@ -38,6 +38,8 @@ STEPS_S = (1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200,
 MAX_MEMORY_CHARTS = 8
 MAX_SERIES = 4           # memory metrics drawn per process, in this order of preference:
 METRIC_ORDER = ("rss", "memory", "heap_used", "V8 heap after GC", "heap_total", "memory_peak")
+METRIC_LABELS = {"rss": "RSS", "heap_used": "heap used", "heap_total": "heap total",
+                 "memory_peak": "peak (systemd, at stop)", "array_buffers": "array buffers"}
 
 # The timeline's lanes, in the order a failure usually unfolds.
 LANES = ("deploys", "app", "kernel", "systemd", "pm2/supervisor", "nginx")
@@ -459,7 +461,7 @@ class _Page:
             if not npts:
                 continue
             out.append({"host": h, "svc": s, "affected": bool(affected.get((h, s))), "incidents": affected.get((h, s), []),
-                        "series": [{"metric": m, "pts": c["series"][m]}
+                        "series": [{"metric": METRIC_LABELS.get(m, m.replace("_", " ")), "pts": c["series"][m]}
                                    for m in sorted(c["series"], key=_metric_rank)[:MAX_SERIES]],
                         "points": c["points"],
                         "limits": [{"label": k, "v": v} for k, v in c["limits"].items()], "n": npts})
@@ -592,11 +594,13 @@ class _Page:
                                  "w1": (_ms(c.get("recovered_ts")) + 60_000) if c.get("recovered_ts")
                                  else ((_ms(c.get("end_ts")) or t) + 1_800_000) if t else None,
                                  "deploy": _ms(c.get("deploy_ts")), "trigger": c.get("trigger")})
+        w, p = self.where()
+        focus = self.q(f"SELECT quantile_disc(epoch_ms(e.ts), [0.02, 0.98]) FROM events e WHERE {w}", p)[0][0]
         hosts = sorted({l["host"] for l in lanes} | set(self.zone_map))
         zones = {h: (z["name"] or z["tz"]) for h, z in self.zone_map.items()}
         data = {"t0": self.t0, "t1": self.t1, "lanes": lanes, "markers": markers, "density": density,
                 "incidents": incidents_js, "http": self.http(), "memory": self.memory(),
-                "lifecycle": self.lifecycle(), "zones": zones}
+                "lifecycle": self.lifecycle(), "zones": zones, "focus": focus}
         window_fmt = (self.fmt_time(datetime.fromtimestamp(self.t0 / 1000, timezone.utc), None),
                       self.fmt_time(datetime.fromtimestamp(self.t1 / 1000, timezone.utc), None))
         files = self.file_quality()

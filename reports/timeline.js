@@ -659,6 +659,10 @@
       var b0 = Math.max.apply(null, vs.map(function (v) { return v[1]; }));
       view = b0 - a0 > 6 * 36e5 ? vs[0] : [a0, b0];
     }
+  } else if (D.focus && D.focus[1] > D.focus[0] && (D.focus[1] - D.focus[0]) < (FULL[1] - FULL[0]) / 2) {
+    /* no incident: open where most events are (a lone early deploy need not squash the rest) */
+    var fp = Math.max(6e4, (D.focus[1] - D.focus[0]) * 0.05);
+    view = [Math.max(FULL[0], D.focus[0] - fp), Math.min(FULL[1], D.focus[1] + fp)];
   }
   drawLegend();
   drawAll();
