@@ -83,15 +83,17 @@ WITH raw AS (
       AND e.duplicate_of IS NULL AND e.ts IS NOT NULL
     UNION ALL
     -- a process_exit is a death unless it is expected: PM2's and supervisor's own verdict, a clean exit,
-    -- or the signal that stop and restart send
+    -- or the signal that stop and restart send. A non-zero exit status is a death whatever signal PM2
+    -- names beside it (it prints "exited with code [1] via signal [SIGINT]" for a plain exit(1)).
     SELECT l.event_id, l.ts, l.host, e.source, 'process_exit', l.unit, e.process,
            CASE WHEN l.manager = 'systemd' THEN NULL ELSE l.pid END, e.attrs, e.file_id, e.line,
-           l.manager, 'crash', CASE WHEN coalesce(l.code, 'exited') = 'exited' THEN l.status END, l.signal
+           l.manager, 'crash', CASE WHEN coalesce(l.code, 'exited') = 'exited' THEN l.status END,
+           CASE WHEN coalesce(l.code, 'exited') <> 'exited' THEN l.signal END
     FROM lifecycle l JOIN events e USING (event_id)
     WHERE l.kind = 'process_exit' AND l.ts IS NOT NULL
       AND NOT coalesce(l.expected, false)
-      AND NOT (coalesce(l.status, 0) = 0 AND l.signal IS NULL AND coalesce(l.code, 'exited') = 'exited')
-      AND coalesce(l.signal, '') NOT IN ('TERM', 'INT', 'HUP', 'QUIT')
+      AND ((coalesce(l.code, 'exited') = 'exited' AND coalesce(l.status, 0) <> 0)
+           OR (coalesce(l.code, 'exited') <> 'exited' AND coalesce(l.signal, '') NOT IN ('TERM', 'INT', 'HUP', 'QUIT')))
 ),
 pid_units AS (   -- pid -> unit wherever a log other than the kernel's kill report ties them
     SELECT host, pid, unit, min(ts) AS first_seen, max(ts) AS last_seen
@@ -167,11 +169,19 @@ grouped AS (
     SELECT *, sum(starts) OVER (PARTITION BY host, service ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS seq
     FROM marked
 ),
+moments AS (     -- deaths more than 5 s after the previous one are another death, whoever saw them
+    SELECT host, service, seq, count(*) FILTER (WHERE new_moment) AS moments
+    FROM (SELECT host, service, seq,
+                 lag(ts) OVER (PARTITION BY host, service, seq ORDER BY ts, event_id) IS NULL
+                 OR ts - lag(ts) OVER (PARTITION BY host, service, seq ORDER BY ts, event_id) > INTERVAL 5 SECOND AS new_moment
+          FROM grouped WHERE is_death = 1)
+    GROUP BY ALL
+),
 spans AS (
     SELECT host, service, seq, min(ts) AS ts,
            coalesce(max(ts) FILTER (WHERE is_death = 1), min(ts)) AS end_ts,
            bool_or(family = 'gave_up') AS gave_up,
-           coalesce(max(n) FILTER (WHERE family <> 'gave_up'), 0) AS deaths,
+           coalesce(max(n) FILTER (WHERE family <> 'gave_up'), 0) AS family_deaths,
            list(event_id ORDER BY ts, event_id) AS death_event_ids,
            CASE WHEN bool_or(resolved_by = 'time') THEN 'time'
                 WHEN bool_or(resolved_by = 'pid') THEN 'pid' ELSE 'unit' END AS link
@@ -205,14 +215,15 @@ first_death AS (  -- the events of the first death: within 5 s of the incident's
     GROUP BY s.host, s.service, s.seq
 ),
 base AS (
-    SELECT s.*, f.* EXCLUDE (host, service, seq),
+    SELECT s.* EXCLUDE (family_deaths), greatest(s.family_deaths, coalesce(m.moments, 0)) AS deaths,
+           f.* EXCLUDE (host, service, seq),
            (SELECT min(st.ts) FROM service_starts st
             WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts > s.end_ts
               AND coalesce(st.phase, '') <> 'starting') AS recovered_ts,   -- PM2: online, not starting
            (SELECT max(st.ts) FROM service_starts st
             WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts <= s.ts
               AND coalesce(st.phase, '') NOT IN ('online', 'running')) AS last_start_ts   -- when the process began
-    FROM spans s JOIN first_death f USING (host, service, seq)
+    FROM spans s JOIN first_death f USING (host, service, seq) LEFT JOIN moments m USING (host, service, seq)
 ),
 with_deploy AS (
     SELECT b.*,
