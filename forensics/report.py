@@ -317,7 +317,7 @@ class _Page:
                 "unit": unit or "", "pid": pid, "process": process or "", "first": first, "rest": rest,
                 "cut": max(0, (msglen or 0) - len(msg or "")), "file": path or "?", "line": line,
                 "line_end": line_end, "quality": quality, "status": status, "evidence": prio == 0,
-                "duplicate": dup is not None,
+                "duplicate": dup is not None, "cited": [],
             })
         return out
 
@@ -576,6 +576,11 @@ class _Page:
         self.t0, self.t1 = self.window()
         rows = self.key_events()
         by_id = {r["id"]: r for r in rows}
+        for n, inc in enumerate(self.incidents, 1):     # each evidence row links back to its incidents
+            for ev in inc.get("evidence") or []:
+                r = by_id.get(int(ev["event_id"])) if ev.get("event_id") is not None else None
+                if r is not None and n not in r["cited"]:
+                    r["cited"].append(n)
         n_omitted, omitted = self.omitted(rows)
         lanes = self.lanes()
         lane_idx = {(l["host"], l["lane"]): i for i, l in enumerate(lanes)}

@@ -572,6 +572,7 @@
   function reset(id) { var b = document.getElementById(id); b.textContent = ""; return b; }
   function drawMain() {
     hideTip();
+    document.documentElement.setAttribute("data-view", Math.round(view[0]) + "," + Math.round(view[1]));
     drawOverview();
     drawLanes(reset("lanes"), {});
     drawMemory(reset("chart-memory"), D.memory, {});

@@ -286,3 +286,44 @@ def test_the_command_writes_the_page(cli, tmp_path):
     assert "killed by the kernel" in r.stdout and "page.html" in r.stdout
     html = (tmp_path / "page.html").read_text(encoding="utf-8")
     assert html.startswith("<!doctype html>") and 'id="page-data"' in html
+
+
+def test_zoom_and_filters_work_in_the_browser(demo, browser, tmp_path):
+    """Drive the page as a reader would: the whole window, a drag across the lanes, an incident button,
+    the kind filter; the page records its time range on <html data-view>."""
+    _, out, found = demo
+    probe = """<script>
+    (function () {
+      var h = document.documentElement, log = [];
+      function view() { return h.getAttribute("data-view"); }
+      log.push(view());
+      document.getElementById("zoom-all").click();
+      log.push(view());
+      var svg = document.querySelector("#lanes svg"), r = svg.getBoundingClientRect();
+      function mouse(type, x) {
+        var ev = new MouseEvent(type, {bubbles: true, clientX: r.left + x * r.width, clientY: r.top + r.height / 2});
+        (type === "mouseup" ? window : svg).dispatchEvent(ev);
+      }
+      mouse("mousedown", 0.5); mouse("mousemove", 0.7); mouse("mouseup", 0.7);
+      log.push(view());
+      document.querySelector('#timeline .zoom-btn[data-inc="1"]').click();
+      log.push(view());
+      var kind = document.getElementById("f-kind");
+      kind.value = "oom_kill";
+      kind.dispatchEvent(new Event("change"));
+      var shown = Array.prototype.filter.call(document.querySelectorAll("table.events tbody tr"),
+                                              function (t) { return t.style.display !== "none"; });
+      log.push(shown.map(function (t) { return t.getAttribute("data-kind"); }).join(" "));
+      h.setAttribute("data-probe", log.join("|"));
+    })();
+    </script></body>"""
+    page = tmp_path / "probe.html"
+    page.write_text(out.read_text(encoding="utf-8").replace("</body>", probe), encoding="utf-8")
+    dom = browser(page)
+    assert_rendered(dom)
+    opened, whole, dragged, incident, kinds = html_attrs(dom)["data-probe"].split("|")
+    span = lambda v: (lambda a, b: b - a)(*map(int, v.split(",")))
+    assert span(opened) < span(whole)          # it opens on the incident, not the whole window
+    assert 0 < span(dragged) < span(whole) / 3  # a drag over a fifth of the lanes zooms to about that
+    assert incident == opened                  # the incident's button goes back to it
+    assert kinds.split() and set(kinds.split()) == {"oom_kill"}
