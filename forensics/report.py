@@ -15,7 +15,6 @@ and a count of the rest; charts are bucketed in SQL.
 from __future__ import annotations
 
 import json
-import math
 import os
 from datetime import datetime, timezone
 from typing import Any, Iterable

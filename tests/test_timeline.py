@@ -327,3 +327,9 @@ def test_zoom_and_filters_work_in_the_browser(demo, browser, tmp_path):
     assert 0 < span(dragged) < span(whole) / 3  # a drag over a fifth of the lanes zooms to about that
     assert incident == opened                  # the incident's button goes back to it
     assert kinds.split() and set(kinds.split()) == {"oom_kill"}
+
+
+def test_an_empty_database_gives_a_page_that_says_so(tmp_path):
+    con = connect(tmp_path / "empty.duckdb")
+    html = render_timeline(con, [])
+    assert "No incident in this window" in html and "0 timed events from 0 files" in html
