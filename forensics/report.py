@@ -352,8 +352,8 @@ class _Page:
 
     def bucketed(self, group: str, cond: str, aggs: str, buckets: int) -> list[tuple]:
         """Counts of the matching events per group (SQL expressions ``group``, named g1, g2, ...) and time
-        bucket: each group gets its own bucket width, the finest of STEPS_S that puts at most ``buckets``
-        buckets over the span of its events (seconds where a failure lasted minutes, hours over weeks).
+        bucket: each group gets its own bucket width, the finest of STEPS_S that leaves at most ``buckets``
+        non-empty buckets (seconds for a crash loop of a few seconds, even in a log of weeks).
         Rows: (*groups, step_ms, bucket_start_ms, *aggs).  The page merges buckets to what the screen shows."""
         w, p = self.where()
         gs = [g.strip() for g in group.split("|")]
@@ -362,10 +362,10 @@ class _Page:
         return self.q(f"""
             WITH m AS (SELECT {sel}, epoch_ms(e.ts) t, e.kind, e.source, e.message, e.attrs
                        FROM events e WHERE {w} AND {cond}),
-            st AS (SELECT {names}, coalesce((SELECT min(s) FROM unnest(?::INTEGER[]) u(s)
-                                             WHERE (max(t) - min(t)) / (s * 1000.0) <= {buckets}),
-                                            {STEPS_S[-1]}) * 1000 step
-                   FROM m GROUP BY ALL)
+            occ AS (SELECT {names}, s, count(DISTINCT t // (s * 1000)) n
+                    FROM m, unnest(?::INTEGER[]) u(s) GROUP BY ALL),
+            st AS (SELECT {names}, coalesce(min(s) FILTER (WHERE n <= {buckets}), max(s)) * 1000 step
+                   FROM occ GROUP BY ALL)
             SELECT {names}, st.step, m.t // st.step * st.step b, {aggs}
             FROM m JOIN st USING ({names}) GROUP BY ALL ORDER BY {names}, b""", [*p, list(STEPS_S)])
 
@@ -454,6 +454,11 @@ class _Page:
         for n, i in enumerate(self.incidents, 1):
             for name in {i.get("unit"), i.get("service")} - {None}:
                 affected.setdefault((i.get("host"), name), []).append(n)
+        for n, i in enumerate(self.incidents, 1):    # the chart holding one of its deaths belongs to it too
+            ids = {ev.get("event_id") for ev in i.get("evidence") or []}
+            for key, c in charts.items():
+                if any(p["id"] in ids for p in c["points"]) and n not in affected.get(key, []):
+                    affected.setdefault(key, []).append(n)
         out = []
         for (h, s), c in charts.items():
             npts = sum(len(v) for v in c["series"].values()) + len(c["points"])
@@ -468,11 +473,12 @@ class _Page:
         return out[:MAX_MEMORY_CHARTS]
 
     def lifecycle(self) -> list[dict]:
-        """Restarts and process exits per service and bucket."""
-        kinds = "e.kind IN ('restart', 'service_start', 'process_exit', 'gave_up')"
+        """Starts (systemd's Started, PM2's starting, supervisor's spawned: a restart is a start) and
+        process exits per service and bucket."""
+        kinds = "e.kind IN ('service_start', 'process_exit', 'gave_up')"
         rows = self.bucketed("e.host | coalesce(e.unit, e.process, '?')", kinds, """
-            count(*) FILTER (WHERE kind = 'restart'
-                             OR (source = 'supervisord' AND kind = 'service_start' AND message ILIKE 'spawned%')) r,
+            count(*) FILTER (WHERE kind = 'service_start'
+                             AND coalesce(attrs->>'phase', 'started') IN ('started', 'starting', 'spawned')) r,
             count(*) FILTER (WHERE kind = 'process_exit') d, count(*) FILTER (WHERE kind = 'gave_up') x""",
                              LIFECYCLE_BUCKETS)
         svcs: dict[tuple, dict] = {}
@@ -481,10 +487,10 @@ class _Page:
                 svcs.setdefault((h, s), {"host": h, "svc": s, "step": step, "rows": []})["rows"].append([b, r, d, g])
         out = list(svcs.values())
         for v in out:
-            v["restarts"] = sum(x[1] for x in v["rows"])
+            v["starts"] = sum(x[1] for x in v["rows"])
             v["deaths"] = sum(x[2] for x in v["rows"])
             v["gaveup"] = sum(x[3] for x in v["rows"])
-        out.sort(key=lambda v: (-(v["restarts"] + v["deaths"] + v["gaveup"]), v["host"] or "", v["svc"]))
+        out.sort(key=lambda v: (-(v["starts"] + v["deaths"] + v["gaveup"]), v["host"] or "", v["svc"]))
         return out[:12]
 
     # -- trust
@@ -546,6 +552,7 @@ class _Page:
             c["evidence_list"] = ev
             c["errors_list"] = inc.get("errors") or []
             c["unknowns_list"] = inc.get("unknowns") or []
+            c["no_nginx"] = any(str(u).startswith("no nginx log") for u in c["unknowns_list"])
             out.append(c)
         return out
 

@@ -525,15 +525,15 @@
   }
 
   function drawRestarts(box, rows, opts) {
-    if (!rows.length) { emptyNote(box, "No restarts or exits reported by systemd, PM2 or supervisor."); return; }
+    if (!rows.length) { emptyNote(box, "No starts or exits reported by systemd, PM2 or supervisor."); return; }
     var w = widthOf(box), rowH = 56, top = 40, h = top + rows.length * rowH + 10;
     var bins = rows.map(function (r) { return rebin(r.rows, r.step, w, 4); });
     var wrap = document.createElement("div");
     box.appendChild(wrap);
     var svg = svgFor(wrap, w, h);
     svg.setAttribute("data-chart", "restarts");
-    text(svg, 12, 20, "Restarts (up) and process exits (down), as systemd, PM2 and supervisor reported them", "title");
-    legendRight(svg, w, [["bar-restart", "restart"], ["bar-exit", "exit"], ["bar-gaveup", "gave up"]], "box");
+    text(svg, 12, 20, "Starts (up) and process exits (down), as systemd, PM2 and supervisor reported them", "title");
+    legendRight(svg, w, [["bar-restart", "start"], ["bar-exit", "exit"], ["bar-gaveup", "gave up"]], "box");
     timeAxis(svg, w, top, h - 8, false);
     var x = sx(w), max = 1;
     bins.forEach(function (rb) { rb.rows.forEach(function (b) { max = Math.max(max, b[1], b[2] + b[3]); }); });
@@ -546,7 +546,7 @@
                      class: "inc" }, g);
       });
       text(svg, 12, mid - 4, cut(r.svc, 24), "title");
-      text(svg, 12, mid + 12, cut(r.host, 12) + ": " + r.restarts + " restart" + (r.restarts === 1 ? "" : "s") + ", " +
+      text(svg, 12, mid + 12, cut(r.host, 12) + ": " + r.starts + " start" + (r.starts === 1 ? "" : "s") + ", " +
            r.deaths + " exit" + (r.deaths === 1 ? "" : "s") + (r.gaveup ? ", gave up" : ""), "lane-label");
       el("line", { x1: LEFT, x2: w - RIGHT, y1: mid, y2: mid, class: "axis" }, svg);
       bins[i].rows.forEach(function (b) {
@@ -556,7 +556,7 @@
         if (b[3]) el("rect", { x: bx, y: mid + half * b[2] / max, width: bw, height: half * b[3] / max, class: "bar-gaveup" }, g);
         var hit = el("rect", { x: bx, y: mid - half, width: bw, height: 2 * half, fill: "transparent" }, g);
         withTip(hit, function () { return [r.svc + " on " + r.host, fmtUTC(b[0], true) + " UTC + " + fmtSpan(step),
-                                           b[1] + " restarts, " + b[2] + " exits" + (b[3] ? ", gave up" : "")]; });
+                                           b[1] + " starts, " + b[2] + " exits" + (b[3] ? ", gave up" : "")]; });
       });
     });
     if (!opts.compact) dragZoom(svg, w, top, h - 8);
