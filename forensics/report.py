@@ -604,7 +604,10 @@ class _Page:
                                  "w0": (t - 300_000) if t else None,
                                  "w1": (_ms(c.get("recovered_ts")) + 60_000) if c.get("recovered_ts")
                                  else ((_ms(c.get("end_ts")) or t) + 1_800_000) if t else None,
-                                 "deploy": _ms(c.get("deploy_ts")), "trigger": c.get("trigger")})
+                                 "last": _ms(c.get("end_ts")) or t,
+                                 "deploy": _ms(c.get("deploy_ts")), "trigger": c.get("trigger"),
+                                 "names": [x for x in {c.get("service"), c.get("unit")} if x],
+                                 "deaths": c.get("deaths") or 0, "gave_up": bool(c.get("gave_up"))})
         w, p = self.where()
         focus = self.q(f"SELECT quantile_disc(epoch_ms(e.ts), [0.02, 0.98]) FROM events e WHERE {w}", p)[0][0]
         hosts = sorted({l["host"] for l in lanes} | set(self.zone_map))

@@ -563,9 +563,12 @@
   }
 
   /* ---------------------------------------------------------------- the page */
+  /* an incident's window: 5 min before the first death (from its deploy, when that is near) to a minute
+     after it ran again; never back: 5 min after the last death (the impact window runs on, shaded) */
   function incidentView(inc) {
     if (!inc || inc.w0 === null) return null;
-    var a = Math.min(inc.w0, inc.deploy && inc.t - inc.deploy < 72e5 ? inc.deploy : inc.w0), b = inc.w1;
+    var a = Math.min(inc.w0, inc.deploy && inc.t - inc.deploy < 72e5 ? inc.deploy : inc.w0);
+    var b = inc.recovered ? inc.w1 : inc.last + 3e5;
     var p = (b - a) * 0.04;
     return [Math.max(FULL[0], a - p), Math.min(FULL[1], b + p)];
   }
@@ -594,6 +597,8 @@
         if (mem.length) drawMemory(box, mem, { compact: true });
         var http = D.http.filter(function (hh) { return hh.host === inc.host; });
         if (http.length) drawHttp(box, http, { compact: true });
+        var life = D.lifecycle.filter(function (r) { return r.host === inc.host && inc.names.indexOf(r.svc) >= 0; });
+        if (life.length && (inc.deaths > 1 || inc.gave_up)) drawRestarts(box, life, { compact: true });
       });
     });
   }
