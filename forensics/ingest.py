@@ -28,7 +28,7 @@ import parsers
 from parsers.context import Context
 from parsers.timeutil import BadZone, zone
 
-from . import ForensicsError, align, bulkload, dedupe, journal_load, kernel, syslog_load
+from . import ForensicsError, align, bulkload, dedupe, journal_load, kernel, syslog_load, years
 from .discovery import Candidate, discover
 from .store import Loader
 
@@ -544,6 +544,8 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Opti
             boot_times[None] = forced_boot
         con.begin()
         try:
+            if options.year is None:
+                years.fix_years(con)   # before the kernel clocks are aligned on those times
             ing.offsets = align.align(con, boot_times)
             dedupe.link(con)
             con.commit()

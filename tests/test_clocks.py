@@ -143,3 +143,28 @@ def test_kern_log_of_two_boots_aligns_dmesg_to_its_own(tmp_path):
         WHERE k.source = 'syslog' ORDER BY k.line""", {"b2": boot2}).fetchall()
     assert [(second, dup) for second, dup, _ in linked] == [(False, False)] * 3 + [(True, True)] * 4
     assert all(dt == 0 for _, dup, dt in linked if dup)    # aligned to the least delayed line, all 50 ms late
+
+
+def test_year_of_a_yearless_file_taken_from_the_hosts_dated_logs(tmp_path):
+    # /var/log/messages (no year) beside an nginx log of March 2021; the copy was made today, so the file's
+    # date says the current year: its lines are moved by whole years onto the span the nginx log dates
+    import datetime as dt
+    host = tmp_path / "b" / "old"
+    (host / "var/log/nginx").mkdir(parents=True)
+    (host / "var/log/messages").write_text(
+        "Mar  9 19:02:11 old systemd: node-api.service: main process exited, code=killed, status=9/KILL\n")
+    (host / "var/log/nginx/access.log").write_text(
+        '10.0.0.1 - - [09/Mar/2021:19:02:12 +0000] "GET / HTTP/1.1" 502 157 "-" "curl/7.29.0"\n')
+    con, _ = ingest(tmp_path, tmp_path / "b", tz="UTC")
+    this_year = dt.date.today().year
+    ts = con.execute("SELECT strftime(ts, '%Y-%m-%d %H:%M:%S'), ts_quality FROM events JOIN files USING (file_id) "
+                     "WHERE path LIKE '%messages'").fetchall()
+    assert ts == [("2021-03-09 19:02:11", "year_inferred")]
+    note = con.execute("SELECT note FROM files WHERE path LIKE '%messages'").fetchone()[0]
+    assert note == f"year taken from the host's dated logs ({2021 - this_year:+d} from the file's date)"
+    con.close()
+    # --year is the user's word and is kept
+    (tmp_path / "y").mkdir()
+    con, _ = ingest(tmp_path / "y", tmp_path / "b", tz="UTC", year=2019)
+    assert con.execute("SELECT year(ts) FROM events JOIN files USING (file_id) WHERE path LIKE '%messages'"
+                       ).fetchall() == [(2019,)]
