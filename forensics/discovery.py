@@ -16,7 +16,7 @@ LAYOUT_DIRS = {
     "deploy", "deploys", "kernel", "dmesg", "systemd", "mysql", "redis", "laravel", "api", "node",
 }
 SKIP_DIRS = {"node_modules", "__pycache__", ".venv", "proc"}   # proc/: facts (btime), not logs
-SKIP_SUFFIXES = (".duckdb", ".duckdb.wal", ".html", ".md", ".json.expected", ".pyc")
+SKIP_SUFFIXES = (".duckdb", ".duckdb.wal", ".html", ".md", ".json.expected", ".py", ".pyc")
 SKIP_NAMES = {"expected.json", "README", "README.md", "PROVENANCE.md", "hostname", "timezone", "localtime",
               "uptime-s", "uptime-s.txt", "uptime_s.txt", "uptime_s"}
 

@@ -33,8 +33,14 @@ def fix_years(con: duckdb.DuckDBPyConnection) -> list[tuple[int, int]]:
         shifted = mid + years * 365.2425 * 86400
         if years == 0 or not lo - MARGIN_DAYS * 86400 <= shifted <= hi + MARGIN_DAYS * 86400:
             continue
-        con.execute("UPDATE events SET ts = ts + to_years(?) WHERE file_id = ? AND ts_quality = 'year_inferred'",
-                    [years, file_id])
+        # the same wall-clock time in the other year, in the zone the file was read in (9 March is
+        # EST in 2021 and EDT in 2026): shift the local time, then place it again
+        con.execute("""
+            UPDATE events SET ts = CASE WHEN f.tz IS NOT NULL AND f.tz NOT SIMILAR TO '[+-][0-9:]+'
+                                        THEN timezone(f.tz, timezone(f.tz, events.ts) + to_years($y))
+                                        ELSE events.ts + to_years($y) END
+            FROM files f WHERE f.file_id = events.file_id AND events.file_id = $f
+              AND events.ts_quality = 'year_inferred'""", {"y": years, "f": file_id})
         note = f"year taken from the host's dated logs ({years:+d} from the file's date)"
         con.execute("UPDATE files SET note = CASE WHEN note IS NULL OR note = '' THEN ? ELSE note || '; ' || ? END "
                     "WHERE file_id = ?", [note, note, file_id])

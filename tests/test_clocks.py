@@ -168,3 +168,21 @@ def test_year_of_a_yearless_file_taken_from_the_hosts_dated_logs(tmp_path):
     con, _ = ingest(tmp_path / "y", tmp_path / "b", tz="UTC", year=2019)
     assert con.execute("SELECT year(ts) FROM events JOIN files USING (file_id) WHERE path LIKE '%messages'"
                        ).fetchall() == [(2019,)]
+
+
+def test_a_year_moved_keeps_the_wall_clock_time_of_its_zone(tmp_path):
+    # New York: 9 March 2021 was still EST (UTC-5); in many other years that day is EDT. The line says
+    # 19:02:11 on the server's clock, so it is 2021-03-10 00:02:11 UTC whatever the file's date says.
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+    host = tmp_path / "b" / "old"
+    (host / "var/log/nginx").mkdir(parents=True)
+    (host / "etc").mkdir()
+    (host / "etc/timezone").write_text("America/New_York\n")
+    (host / "var/log/messages").write_text("Mar  9 19:02:11 old kernel: Killed process 2431 (node)\n")
+    (host / "var/log/nginx/access.log").write_text(
+        '10.0.0.1 - - [09/Mar/2021:19:02:12 -0500] "GET / HTTP/1.1" 502 157 "-" "curl/7.29.0"\n')
+    con, _ = ingest(tmp_path, tmp_path / "b")
+    want = dt.datetime(2021, 3, 9, 19, 2, 11, tzinfo=ZoneInfo("America/New_York")).astimezone(dt.timezone.utc)
+    assert con.execute("SELECT strftime(ts, '%Y-%m-%d %H:%M:%S') FROM events JOIN files USING (file_id) "
+                       "WHERE path LIKE '%messages'").fetchall() == [(want.strftime("%Y-%m-%d %H:%M:%S"),)]

@@ -83,7 +83,7 @@ WITH raw AS (
       AND e.duplicate_of IS NULL AND e.ts IS NOT NULL
       -- systemd names the slices above a killed unit too ("system.slice: A process of this unit has been
       -- killed by the OOM killer"): a slice is no process, its unit's own line is the witness
-      AND NOT (e.kind = 'oom_kill' AND e.attrs->>'reported_by' = 'systemd' AND e.unit LIKE '%.slice')
+      AND NOT coalesce(e.kind = 'oom_kill' AND e.attrs->>'reported_by' = 'systemd' AND e.unit LIKE '%.slice', false)
     UNION ALL
     -- a process_exit is a death unless it is expected: PM2's and supervisor's own verdict, a clean exit,
     -- or the signal that stop and restart send. A non-zero exit status is a death whatever signal PM2
