@@ -14,6 +14,11 @@ systemd manager and says what it means.
 ('service_start', None, {'description': 'Rotate log files'})
 >>> classify("Reloading.") is None
 True
+>>> [classify(m)[:2] for m in ("node-api.service: main process exited, code=killed, status=9/KILL",
+...  "Unit node-api.service entered failed state.", "node-api.service holdoff time over, scheduling restart.",
+...  "start request repeated too quickly for node-api.service")]   # systemd 219 (CentOS 7)
+[('process_exit', 'node-api.service'), ('service_failed', 'node-api.service'), ('restart', 'node-api.service'), \
+('gave_up', 'node-api.service')]
 """
 from __future__ import annotations
 
@@ -35,11 +40,16 @@ def size_bytes(text: str) -> int | None:
 
 
 _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in [
-    (_UNIT + r": Main process exited, code=(?P<code>\w+), status=(?P<status>\d+)(?:/(?P<name>[\w-]+))?", "process_exit"),
+    (_UNIT + r": [Mm]ain process exited, code=(?P<code>\w+), status=(?P<status>\d+)(?:/(?P<name>[\w-]+))?", "process_exit"),
     (_UNIT + r": (?:A process of this unit has been killed by the OOM killer|The kernel OOM killer killed some processes in this unit)", "oom_kill"),
     (_UNIT + r": systemd-oomd killed (?P<nkilled>\d+) process\(es\) in this unit", "oom_kill"),
     (_UNIT + r": Failed with result '(?P<result>[\w-]+)'", "service_failed"),
     (_UNIT + r": Unit entered failed state", "service_failed"),
+    # systemd up to 229 (CentOS 7): "Unit X entered failed state." then "X failed." (the one is typed, the
+    # other would count the failure twice), "X holdoff time over, scheduling restart.", and the give-up
+    (r"Unit " + _UNIT + r" entered failed state", "service_failed"),
+    (_UNIT + r" holdoff time over, scheduling restart", "restart"),
+    (r"start request repeated too quickly for " + _UNIT, "gave_up"),
     (_UNIT + r": Scheduled restart job, restart counter is at (?P<counter>\d+)", "restart"),
     (_UNIT + r": Start request repeated too quickly", "gave_up"),
     (_UNIT + r": Consumed (?P<cpu>.*?) CPU time(?:, (?P<peak>[\d.]+[BKMGT]) memory peak)?(?:, (?P<swap>[\d.]+[BKMGT]) memory swap peak)?", "memory_sample"),
@@ -82,7 +92,7 @@ def classify(message: str, unit: str | None = None) -> tuple[str, str | None, di
             if g.get("nkilled"):
                 attrs.update(killer="systemd-oomd", killed=int(g["nkilled"]))
         elif kind == "restart":
-            attrs = {"counter": int(g["counter"])}
+            attrs = {"counter": int(g["counter"])} if g.get("counter") else {}
         elif kind == "memory_sample":
             attrs = {"cpu_time": g["cpu"]}
             if g["peak"]:

@@ -65,7 +65,7 @@ WHERE e.kind = 'service_start' AND e.unit IS NOT NULL AND e.duplicate_of IS NULL
 CREATE OR REPLACE VIEW deaths AS
 WITH raw AS (
     SELECT e.event_id, e.ts, e.host, e.source, e.kind, e.unit, e.process,
-           coalesce(e.pid, TRY_CAST(e.attrs->>'pid' AS INTEGER)) AS pid, e.attrs, e.file_id, e.line,
+           coalesce(e.pid, TRY_CAST(e.attrs->>'pid' AS INTEGER)) AS pid, e.attrs, e.file_id, e.line, e.message,
            CASE WHEN e.kind = 'oom_kill' AND e.attrs->>'reported_by' = 'systemd' THEN 'systemd_oom'
                 WHEN e.kind = 'oom_kill' AND e.attrs->>'killer' IS NOT NULL THEN 'oomd'
                 WHEN e.kind = 'oom_kill' THEN 'kernel'
@@ -89,7 +89,7 @@ WITH raw AS (
     -- or the signal that stop and restart send. A non-zero exit status is a death whatever signal PM2
     -- names beside it (it prints "exited with code [1] via signal [SIGINT]" for a plain exit(1)).
     SELECT l.event_id, l.ts, l.host, e.source, 'process_exit', l.unit, e.process,
-           CASE WHEN l.manager = 'systemd' THEN NULL ELSE l.pid END, e.attrs, e.file_id, e.line,
+           CASE WHEN l.manager = 'systemd' THEN NULL ELSE l.pid END, e.attrs, e.file_id, e.line, e.message,
            l.manager, 'crash', CASE WHEN coalesce(l.code, 'exited') = 'exited' THEN l.status END,
            CASE WHEN coalesce(l.code, 'exited') <> 'exited' THEN l.signal END
     FROM lifecycle l JOIN events e USING (event_id)
@@ -148,7 +148,12 @@ SELECT a.event_id, a.ts, a.host,
        CASE WHEN a.resolved0 IN ('memcg', 'process') AND a.offered IS NOT NULL AND a.offered <> a.service0 THEN 'time'
             ELSE a.resolved0 END AS resolved_by,
        a.family, a.cause, a.kind, a.source, a.unit, a.process, a.pid, a.exit_code, a.signal,
-       a.attrs->>'constraint' AS "constraint", a.attrs->>'oom_memcg' AS oom_memcg, a.attrs->>'killer' AS killer,
+       -- kernels before 4.19 print no constraint: their kill line says which ("Memory cgroup out of memory"
+       -- or plain "Out of memory")
+       coalesce(a.attrs->>'constraint',
+                CASE WHEN a.family = 'kernel' AND a.message LIKE 'Memory cgroup out of memory%' THEN 'CONSTRAINT_MEMCG'
+                     WHEN a.family = 'kernel' AND a.message LIKE 'Out of memory%' THEN 'CONSTRAINT_NONE' END) AS "constraint",
+       a.attrs->>'oom_memcg' AS oom_memcg, a.attrs->>'killer' AS killer,
        TRY_CAST(a.attrs->>'limit_bytes' AS BIGINT) AS limit_bytes,
        CASE WHEN a.family = 'kernel' THEN TRY_CAST(a.attrs->>'anon_rss_bytes' AS BIGINT)
                                           + coalesce(TRY_CAST(a.attrs->>'file_rss_bytes' AS BIGINT), 0)
