@@ -20,6 +20,7 @@ from typing import BinaryIO, Iterator
 
 from .context import Context
 from .journal_fields import to_event
+from .messages import app_output
 from .model import Event, Reject
 
 NAME = "journal_export"
@@ -51,6 +52,10 @@ def _decode(b: bytes) -> str:
 
 
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
+    return app_output(_entries(raw, start))
+
+
+def _entries(raw: BinaryIO, start: int) -> Iterator[Event | Reject]:
     readline, read = raw.readline, raw.read
     n = start - 1          # last line number consumed
     first = None           # first line of the record being read

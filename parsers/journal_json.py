@@ -18,6 +18,7 @@ from typing import BinaryIO, Iterator
 
 from .context import Context, text_lines
 from .journal_fields import to_event
+from .messages import app_output
 from .model import Event, Reject
 
 NAME = "journal_json"
@@ -53,6 +54,10 @@ def _value(v) -> str | None:
 
 
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
+    return app_output(_entries(raw, start))
+
+
+def _entries(raw: BinaryIO, start: int) -> Iterator[Event | Reject]:
     loads = json.loads
     for n, line in text_lines(raw, start):
         s = line.lstrip("\x1e")  # json-seq record separator

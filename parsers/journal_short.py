@@ -10,7 +10,7 @@ The lines are syslog's (see the syslog module); journalctl adds its banners
 ...     "Tue 2024-05-28 14:35:12 UTC vps1 node[812]: Error: boom\\n    at main.js:3\\n-- Boot 26d74a46 --\\n"
 ...     "Tue 2024-05-28 14:36:00 UTC vps1 systemd[1]: Started nest-api.service - Nest API.")
 >>> [(e.kind, e.line, e.line_end, e.unit) for e in events]
-[('log', 2, 3, None), ('boot', 4, 4, None), ('service_start', 5, 5, 'nest-api.service')]
+[('app_error', 2, 3, None), ('boot', 4, 4, None), ('service_start', 5, 5, 'nest-api.service')]
 >>> events[1].ts_us == events[2].ts_us, events[1].attrs, [r.reason for r in rejects]
 (True, {'boot_id': '26d74a46'}, ['journalctl header, not an entry'])
 """

@@ -46,6 +46,10 @@ Mongo server selection, TypeORM's ``Unable to connect to the database``:
 stack printed on its own) and ``log`` (``leak_hint`` = true for Node's
 MaxListenersExceededWarning).
 
+The journal's and syslog's readers type an app's output, where each line is
+an entry of its own, with these rules and parsers.node_heap's
+(:class:`AppStream`, at the end of this module).
+
 >>> from parsers.testing import run
 >>> events, rejects = run(__name__,
 ...     "[Nest] 4656  - 09/06/2023, 16:35:31   ERROR [ExceptionHandler] Nest can't resolve dependencies of the "
@@ -65,9 +69,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections import OrderedDict, deque
 from itertools import chain, islice
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
+from . import node_heap
 from .context import Context, text_lines
 from .model import Event, Reject
 from .pm2_app import ERROR_HEAD, FRAME, _Fold
@@ -408,6 +414,42 @@ class _Record:
         return (self.sev is None or self.sev <= 4) and bool(ERROR_HEAD.match(text))
 
 
+def _header_fields(m: re.Match, text: str, colour: str | None) -> tuple[int | None, str, dict[str, Any]]:
+    """(severity, message, attrs) of a Nest logger line whose prefix ``m`` matched (``text`` without colours)."""
+    level = m.group("level")
+    sev = SEVERITY[level] if level else COLOUR_SEVERITY.get((colour or "").split(";")[-1])
+    msg = text[m.end():]
+    attrs: dict[str, Any] = {}
+    if m.group("ctx") is not None:
+        attrs["context"] = m.group("ctx")
+    dm = DELTA.search(msg)
+    if dm:
+        attrs["delta_ms"] = int(dm.group(1))
+        msg = msg[:dm.start()]
+    if m.group("s") is None:
+        attrs["ts_resolution_s"] = 60
+    if m.group("app") != "Nest":
+        attrs["app_prefix"] = m.group("app")
+    return sev, msg.rstrip(), attrs
+
+
+def _record_kind(r: _Record, quick: bool = False) -> tuple[str, dict[str, Any], str, bool]:
+    """(kind, attrs, text, typed) of a record with the lines folded into it; ``typed``: :func:`classify` said.
+    ``quick``: classify() only runs on a text that holds one of TRIGGERS (it types nothing else)."""
+    text = "\n".join([r.msg, *r.more])
+    attrs = dict(r.attrs)
+    typed = classify(text) if not quick or _TRIGGER_RX.search(text) else None
+    kind = "log"
+    if typed:
+        kind = typed[0]
+        attrs.update(typed[1])
+    elif r.nest and r.sev is not None and r.sev <= 3:
+        kind = "app_error"
+    elif not r.nest and ERROR_HEAD.match(r.msg):
+        kind = "app_error"        # an error and its stack printed on their own: uncaught, or console.error
+    return kind, attrs, text, typed is not None
+
+
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
     clock = ctx.clock()
     local_q = ctx.local_quality
@@ -430,17 +472,7 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
         pending = None
         if r is None:
             return
-        text = "\n".join([r.msg, *r.more])
-        attrs = dict(r.attrs)
-        typed = classify(text)
-        kind = "log"
-        if typed:
-            kind = typed[0]
-            attrs.update(typed[1])
-        elif r.nest and r.sev is not None and r.sev <= 3:
-            kind = "app_error"
-        elif not r.nest and ERROR_HEAD.match(r.msg):
-            kind = "app_error"        # an error and its stack printed on their own: uncaught, or console.error
+        kind, attrs, text, _ = _record_kind(r)
         pid = r.pid
         if pid is None and isinstance(attrs.get("pid"), int):
             pid = attrs.pop("pid")
@@ -487,22 +519,9 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
                 yield Reject(n, t, line)
                 continue
             last_ts = t[0]
-            level = m.group("level")
-            sev = SEVERITY[level] if level else COLOUR_SEVERITY.get((colour or "").split(";")[-1])
-            msg = text[m.end():]
-            attrs: dict[str, Any] = {}
-            if m.group("ctx") is not None:
-                attrs["context"] = m.group("ctx")
-            dm = DELTA.search(msg)
-            if dm:
-                attrs["delta_ms"] = int(dm.group(1))
-                msg = msg[:dm.start()]
-            if m.group("s") is None:
-                attrs["ts_resolution_s"] = 60
-            if m.group("app") != "Nest":
-                attrs["app_prefix"] = m.group("app")
+            sev, msg, attrs = _header_fields(m, text, colour)
             attrs.update(extra)
-            pending = _Record(n, t[0], t[1], sev, msg.rstrip(), attrs, int(m.group("pid")), True)
+            pending = _Record(n, t[0], t[1], sev, msg, attrs, int(m.group("pid")), True)
             continue
         js = json_record(text)
         if js:
@@ -524,3 +543,279 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
         ts, q = (last_ts, "inherited") if last_ts is not None else (None, "untimed")
         pending = _Record(n, ts, q, None, text.rstrip(), extra, None, False, fold)
     yield from flush()
+
+
+# --- an app's output read one line per entry (the journal, syslog) ---------------------------------------------
+#
+# Under systemd each line a process writes to stdout or stderr is a journal entry of its own (rsyslog copies
+# each to a syslog line), interleaved with other processes' entries.  The entries of one process (host,
+# process, pid) are typed here with the rules above and parsers.node_heap's; the event of each entry keeps
+# the journal's time, host, unit, process and pid, and its message.  What spans several entries:
+#
+# - a Nest record and the entries that continue it (``Potential solutions:``, an ``Error: ...`` and its
+#   stack): the record's first entry is typed, from the text of all of them; the others stay ``log``;
+# - a ``process.memoryUsage()`` printed over several entries (``{``, ``  rss: 4935680,``, ..., ``}``): each
+#   figure is a ``memory_sample`` on the entry that prints it (``{`` and ``}`` stay ``log``); figures
+#   printed on one entry (``{ rss: ..., heapTotal: ... }``, JSON) are that entry's event and events added
+#   with the same line and ``nlines`` 0, as in a file;
+# - V8's heap death: the ``FATAL ERROR: ... heap out of memory`` entry is the ``heap_oom``, its heap,
+#   V8 pid, isolate and time from the last GC line of the same process (the report's last one); the GC
+#   lines are ``gc``, the report's other entries stay ``log``.
+#
+# Only entries that can be typed or can continue something typed take part (``ENTRY_CANDIDATE``, cheap
+# enough for SQL to run over millions of entries, see forensics.typed); any other entry of the process
+# between two of them ends what was open, as does a gap of more than ``GAP_LINES`` lines of the file.
+# JSON loggers' lines (pino, winston) end what was open too and are not typed here.  Colour codes are
+# read as in a file, also as rsyslog escapes them (``#033[31m``).
+
+_NL = r"[ \t\r\n]"
+TRIGGERS = ("Nest can't ", "Nest could not find ", "Nest cannot ", "A circular dependency between modules",
+            "ECONNREFUSED", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN",
+            "ER_CON_COUNT_ERROR", "Too many connections", "too many clients already", "Can't reach database server",
+            "MaxRetriesPerRequestError", "Reached the max retries per request limit",
+            "Unable to connect to the database", "MaxListenersExceededWarning", "UnhandledPromiseRejection",
+            "Unhandled promise rejection", "unhandledRejection", "triggerUncaughtException")
+# ^ every message classify() types holds one of these (plain words: no character means more in a regexp)
+# What can be typed: a trigger, a Nest ERROR/FATAL line (or one coloured red or bold: Nest 6 printed no
+# level; and WARN lines, which take an error printed after them), a V8 GC or FATAL line, a memoryUsage()
+# figure, an error's first line.  Anywhere in the message:
+_FLOATING = ("|".join(TRIGGERS) + r"|\[[^\]]{1,41}\] [0-9]+[ \t]+- .*\b(?:ERROR|FATAL|WARN)\b"
+             r"|[0-9] ms: [A-Z].* -> .* MB, |FATAL ERROR: |heapTotal|heapUsed")
+_TRIGGER_RX = re.compile("|".join(TRIGGERS))
+_FLOATING_WORDS = TRIGGERS + ("ERROR", "FATAL", "WARN", " ms: ", "heapTotal", "heapUsed")   # one in each match
+# ... and at its start:
+_LEADING = (r"^(?:\x1b|#033)\[(?:[0-9]*;)*(?:31|1)m"
+            r"|^(?:Uncaught )?(?:[A-Za-z_$][A-Za-z0-9_$]*\.)*[A-Za-z0-9_$]*(?:Error|Exception)"
+            rf"(?: \[[A-Za-z0-9_.:-]+\])?(?::|{_NL}*$| \{{)|^Trace: ")
+ENTRY_ANCHOR = _FLOATING + "|" + _LEADING
+# What can continue it: blank (or colour codes only), indented, a list item, braces and brackets, Nest's
+# and Node's headings, stack frames (V8, native, Chromium).
+ENTRY_CONTINUATION = (rf"^(?:{_NL}|(?:\x1b|#033)\[[0-9;]*m)*$|^[ \t]|^- |^\{{(?:{_NL}|\}})|^\{{$|^[}}\])]"
+                      r"|^Potential solutions:|^Require stack:|^#[0-9]+ 0x|^[0-9]+: (?:0x)?[0-9a-fA-F]{6,} ")
+# Python's re and DuckDB's RE2 read these alike (ASCII classes; no $ where a final newline would matter)
+ENTRY_CANDIDATE = ENTRY_ANCHOR + "|" + ENTRY_CONTINUATION
+_FLOATING_RX = re.compile(_FLOATING, re.ASCII)
+_LEADING_RX = re.compile(_LEADING + "|" + ENTRY_CONTINUATION, re.ASCII)
+
+
+def entry_candidate(message: str) -> bool:
+    """Whether ENTRY_CANDIDATE matches ``message``: the same test, quicker in Python (words first)."""
+    if _LEADING_RX.match(message):
+        return True
+    for w in _FLOATING_WORDS:
+        if w in message:
+            return _FLOATING_RX.search(message) is not None
+    return False
+
+
+GAP_LINES = 5000      # lines of the file between two entries of a process beyond which they do not fold
+RECORD_MAX = 500      # lines a record folds at most, read entry by entry
+
+
+class AppStream:
+    """One process's output, entry by entry: ``feed`` the candidate entries in order, ``gap()`` where
+    another entry of the process fell between two (and at the end); ``take()`` gives what was decided:
+    ``(ref, kind, attrs, severity)``, several for one ref where one entry holds several events (the first
+    is the entry's event; severity None: keep the entry's)."""
+
+    __slots__ = ("rec", "mem", "last_gc", "out", "last_line", "seq")
+
+    def __init__(self):
+        self.rec: _Record | None = None
+        self.mem: list[tuple[Any, str]] = []     # a line ending in "{" and the lines after it
+        self.last_gc: dict | None = None
+        self.out: list[tuple[Any, str, dict, int | None]] = []
+        self.last_line = 0                          # for the callers' gap rule
+        self.seq = None                             # for the callers' use
+
+    def feed(self, ref: Any, message: str) -> None:
+        if "#033[" in message:
+            message = message.replace("#033[", "\x1b[")     # rsyslog writes ESC so in /var/log/syslog
+        for line in message.split("\n"):
+            self._line(ref, line)
+
+    def gap(self) -> None:
+        while self.mem:
+            self._memory_end()
+        self._close()
+
+    def take(self) -> list[tuple[Any, str, dict, int | None]]:
+        out, self.out = self.out, []
+        return out
+
+    def oldest(self) -> Any:
+        """The first ref whose events are not decided yet, or None."""
+        refs = [x for x in (self.rec.n if self.rec is not None else None, self.mem[0][0] if self.mem else None)
+                if x is not None]
+        return min(refs) if refs else None
+
+    def _emit(self, ref: Any, kind: str, attrs: dict, sev: int | None = None) -> None:
+        self.out.append((ref, kind, {k: v for k, v in attrs.items() if v is not None}, sev))
+
+    def _line(self, ref: Any, raw: str, memory: bool = True) -> None:
+        if self.mem:
+            self.mem.append((ref, raw))
+            if "}" in raw or len(self.mem) >= node_heap.MEMORY_MAX_LINES:
+                self._memory_end()
+            return
+        text = strip_ansi(raw)
+        g = node_heap.gc_attrs(text) if " ms: " in text else None
+        if g is not None:
+            self._close()
+            self.last_gc = g
+            self._emit(ref, "gc", g)
+            return
+        m = node_heap.OOM_FATAL.match(text) if text.startswith("FATAL ERROR: ") else None
+        if m:
+            self._close()
+            g = self.last_gc or {}
+            self._emit(ref, "heap_oom", {"reason": m.group("reason") or m.group("what"),
+                                         "heap_bytes": g.get("heap_after_bytes"), "pid": g.get("pid"),
+                                         "isolate": g.get("isolate"), "ms_since_start": g.get("ms_since_start")})
+            return
+        if memory and "{" in text:
+            starts = [i for i, c in enumerate(text) if c == "{"]
+            for pos in starts:
+                pairs = node_heap.memory_pairs(text[pos:])
+                if pairs:
+                    self._close()
+                    for k, v in pairs:
+                        self._emit(ref, "memory_sample", {"metric": k, "bytes": v})
+                    return
+            if node_heap.MEMORY_PAIR.sub("", text[starts[-1] + 1:]).strip(" ,") == "":
+                self.mem = [(ref, raw)]      # perhaps an object printed over the next lines
+                return
+        self._record_line(ref, text, raw)
+
+    def _memory_end(self) -> None:
+        items, self.mem = self.mem, []
+        texts = [strip_ansi(t) for _, t in items]
+        text = "\n".join([texts[0][texts[0].rfind("{"):], *texts[1:]])
+        m = node_heap.MEMORY_OBJECT.match(text) if "}" in texts[-1] else None
+        if m and node_heap.memory_pairs(text):
+            self._close()
+            # each figure on the entry that prints it
+            for (ref, _), part in zip(items, m.group(0).split("\n")):
+                for k, v in node_heap.MEMORY_PAIR.findall(part):
+                    self._emit(ref, "memory_sample", {"metric": node_heap.METRICS[k], "bytes": int(v)})
+            return
+        # not such an object: the first line is an ordinary one, the others are read again
+        self._line(items[0][0], items[0][1], memory=False)
+        for ref, t in items[1:]:
+            self._line(ref, t)
+
+    def _record_line(self, ref: Any, text: str, raw: str) -> None:
+        r = self.rec
+        if not text.strip():
+            if r is not None and r.nest:
+                r.blanks.append((ref, text))
+            else:
+                self._close()
+            return
+        m = HEAD.match(text)
+        if m:
+            self._close()
+            c = _FIRST_SGR.match(raw) if "\x1b" in raw else None
+            sev, msg, attrs = _header_fields(m, text, c.group(1) if c else None)
+            attrs.pop("ts_resolution_s", None)      # the journal's time is the event's
+            self.rec = _Record(ref, None, None, sev, msg, attrs, int(m.group("pid")), True)
+            return
+        if text[:1] == "{" and json_record(text):
+            self._close()
+            return
+        if r is not None and len(r.more) < RECORD_MAX and r.takes(text):
+            r.more.extend("" for _ in r.blanks)
+            r.blanks = []
+            r.more.append(text.rstrip())
+            return
+        self._close()
+        fold = _Fold()
+        fold.start(text)
+        self.rec = _Record(ref, None, None, None, text.rstrip(), {}, None, False, fold)
+
+    def _close(self) -> None:
+        r, self.rec = self.rec, None
+        if r is None:
+            return
+        kind, attrs, _, typed = _record_kind(r, quick=True)
+        if typed or kind != "log":
+            self._emit(r.n, kind, attrs, r.sev)
+
+
+def type_entries(items: Iterable[Event | Reject], excluded: frozenset = frozenset()) -> Iterator[Event | Reject]:
+    """A journal or syslog reader's records with the apps' output typed (see :class:`AppStream`).
+
+    Entries of ``kind`` 'log' from a process not in ``excluded`` whose message is an ENTRY_CANDIDATE are
+    typed; an entry holding several events (memory figures on one line) is followed by copies of it with
+    ``nlines`` 0.  Records are held back only while an entry of theirs is undecided (a record may go on).
+    """
+    streams: dict[tuple, AppStream] = {}
+    open_: OrderedDict[tuple, AppStream] = OrderedDict()    # streams holding undecided entries, by last use
+    queue: deque = deque()                                     # (record, stream or None, ref), in order
+    decided: dict[int, list] = {}
+    ref = 0
+
+    def collect(key: tuple, st: AppStream) -> None:
+        for r, kind, attrs, sev in st.take():
+            decided.setdefault(r, []).append((kind, attrs, sev))
+        if st.oldest() is None:
+            open_.pop(key, None)
+        else:
+            open_[key] = st
+            open_.move_to_end(key)
+
+    def close(key: tuple, st: AppStream) -> None:
+        st.gap()
+        collect(key, st)
+
+    def release(everything: bool = False) -> Iterator[Event | Reject]:
+        while queue:
+            rec, st, r = queue[0]
+            if st is not None:
+                held = st.oldest()
+                if held is not None and r >= held and not everything:
+                    return
+            queue.popleft()
+            decs = decided.pop(r, None) if st is not None else None
+            if not decs:
+                yield rec
+                continue
+            for i, (kind, attrs, sev) in enumerate(decs):
+                yield rec._replace(kind=kind, attrs={**(rec.attrs or {}), **attrs},
+                                   severity=rec.severity if sev is None else sev, nlines=0 if i else rec.nlines)
+
+    for rec in items:
+        if type(rec) is Event:
+            line = rec.line
+            while open_:
+                key, st = next(iter(open_.items()))
+                if st.last_line >= line - GAP_LINES:
+                    break
+                close(key, st)
+            if (rec.kind == "log" and rec.process is not None and rec.process not in excluded
+                    and entry_candidate(rec.message)):
+                key = (rec.host, rec.process, rec.pid)
+                st = streams.get(key)
+                if st is None:
+                    st = streams[key] = AppStream()
+                elif line - st.last_line > GAP_LINES:
+                    close(key, st)
+                ref += 1
+                st.feed(ref, rec.message)
+                st.last_line = line
+                collect(key, st)
+                queue.append((rec, st, ref))
+                yield from release()
+                continue
+            if open_:
+                key = (rec.host, rec.process, rec.pid)
+                if key in open_:
+                    close(key, streams[key])     # another line of the process: what was open ends
+        if not queue:
+            yield rec
+            continue
+        queue.append((rec, None, 0))
+        yield from release()
+    for key, st in list(open_.items()):
+        close(key, st)
+    yield from release(everything=True)

@@ -1,10 +1,14 @@
 """What V8 writes to a Node process's stderr about its heap, and an app's ``process.memoryUsage()``.
 
-Two uses:
+Three uses:
 
 - :func:`classify_block` (and :func:`scan`, which also says which lines each
   result holds and its text) finds these in lines another parser has already
   read (an app's error stream under PM2 or supervisor);
+- parsers.nestjs.AppStream applies :func:`gc_attrs`, ``OOM_FATAL`` and
+  :func:`memory_pairs` to an app's output in the journal or syslog, where
+  each line is an entry of its own (the heap death is then typed on its
+  ``FATAL ERROR`` entry);
 - the format module ``node_stderr`` reads a file that is a Node process's
   stderr (``node app.js 2> err.log``, a process manager's error log) when it
   is mostly V8's output.  Nothing in it is wall time: every event is

@@ -25,7 +25,7 @@ from typing import BinaryIO, Iterator
 
 from .context import Context, text_lines
 from .model import Event, Reject
-from .messages import WATCHED, classify
+from .messages import WATCHED, app_output, classify
 from .timeutil import month_number, parse_offset, utc_us
 
 NAME = "syslog"
@@ -174,6 +174,11 @@ class LineReader:
 
 
 def parse_with(reader: LineReader, raw: BinaryIO, start: int) -> Iterator[Event | Reject]:
+    """The events and rejects of a file of such lines, the apps' output among them typed (parsers.messages)."""
+    return app_output(_lines(reader, raw, start))
+
+
+def _lines(reader: LineReader, raw: BinaryIO, start: int) -> Iterator[Event | Reject]:
     pending: Event | None = None      # the event whose continuation lines may follow
     extra: list[str] = []
     waiting: list[Event] = []         # markers without a time, waiting for the next event's
