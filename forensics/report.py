@@ -607,7 +607,10 @@ class _Page:
                                  "last": _ms(c.get("end_ts")) or t,
                                  "deploy": _ms(c.get("deploy_ts")), "trigger": c.get("trigger"),
                                  "names": [x for x in {c.get("service"), c.get("unit")} if x],
-                                 "deaths": c.get("deaths") or 0, "gave_up": bool(c.get("gave_up"))})
+                                 "deaths": c.get("deaths") or 0, "gave_up": bool(c.get("gave_up")),
+                                 # the memory chart of the card spans the trend: from its first sample
+                                 "mem0": next((_ms(e.get("ts")) for e in c.get("evidence") or []
+                                               if e.get("claim") == "memory_first"), None)})
         w, p = self.where()
         focus = self.q(f"SELECT quantile_disc(epoch_ms(e.ts), [0.02, 0.98]) FROM events e WHERE {w}", p)[0][0]
         hosts = sorted({l["host"] for l in lanes} | set(self.zone_map))

@@ -472,7 +472,12 @@
       c.series.forEach(function (s, i) {
         var cls = "s" + (i % 5 + 1);
         if (s.pts.length > 1) {
-          var d = s.pts.map(function (p, j) { return (j ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1); }).join("");
+          /* a death between two samples ends one process's line: the next sample is its successor's */
+          var cuts = c.points.map(function (p) { return p.t; });
+          var d = s.pts.map(function (p, j) {
+            var cut = j && cuts.some(function (t) { return t > s.pts[j - 1][0] && t <= p[0]; });
+            return (j && !cut ? "L" : "M") + x(p[0]).toFixed(1) + " " + y(p[1]).toFixed(1);
+          }).join("");
           el("path", { d: d, class: "line " + cls }, g);
         }
         if (s.pts.length < 80) s.pts.forEach(function (p) {
@@ -594,7 +599,9 @@
         box.appendChild(lanes);
         drawLanes(lanes, { host: inc.host, compact: true });
         var mem = D.memory.filter(function (c) { return c.incidents.indexOf(n) >= 0; }).slice(0, 2);
-        if (mem.length) drawMemory(box, mem, { compact: true });
+        /* memory over the growth that led to the death, not only the minutes around it */
+        var mv = inc.mem0 !== null && inc.mem0 < v[0] ? [inc.mem0 - (v[1] - inc.mem0) * 0.03, v[1]] : v;
+        if (mem.length) withView(mv, function () { drawMemory(box, mem, { compact: true }); });
         var http = D.http.filter(function (hh) { return hh.host === inc.host; });
         if (http.length) drawHttp(box, http, { compact: true });
         var life = D.lifecycle.filter(function (r) { return r.host === inc.host && inc.names.indexOf(r.svc) >= 0; });
