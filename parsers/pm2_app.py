@@ -22,7 +22,13 @@ line before, and after an error's first line (``Error: ...``,
 ``TypeError: ...``) so do indented lines, ``Require stack:`` and its ``- path``
 lines, and the closing ``}`` of the error's fields (``{ code: 'EADDRINUSE',
 ... }``).  In a timed file a frame line with its own prefix continues too.
-Blank lines are rejected (``blank line``).
+A blank line (``--time`` puts PM2's prefix on it too) belongs to the record it
+falls inside (a Nest error's ``Potential solutions:`` block) or else to the
+record before it (inside its span, not its text); only blank lines before the
+first record are rejected (``blank line``). A NestJS logger record
+(``[Nest] 42  - ... ERROR [Ctx] message``) is read with parsers.nestjs's rules:
+its level, context and pid, and the ``Error: ...`` and stack that Nest prints
+after an ERROR fold into it.
 
 Attrs: ``stream`` (``'out'`` or ``'error'``, from the record or the file
 name), ``app_id`` (PM2's id: the record's ``process_id``, or the ``-N`` of
@@ -34,10 +40,10 @@ else the file name with ``-out``/``-error`` and ``-N`` taken off.
 >>> events, rejects = run(__name__, "listening on :3000\\nError: boom\\n    at f (/app/x.js:1:2)\\n\\n"
 ...     "2024-05-28T14:35:12: timed\\n  more\\n", Context(path="/root/.pm2/logs/api-error-0.log"))
 >>> [(e.line, e.line_end, e.ts_us, e.ts_quality, e.unit, e.message) for e in events]
-[(1, 1, None, 'untimed', 'api', 'listening on :3000'), (2, 3, None, 'untimed', 'api', 'Error: boom\\n    at f (/app/x.js:1:2)'), \
+[(1, 1, None, 'untimed', 'api', 'listening on :3000'), (2, 4, None, 'untimed', 'api', 'Error: boom\\n    at f (/app/x.js:1:2)'), \
 (5, 5, 1716906912000000, 'zone_assumed', 'api', 'timed'), (6, 6, 1716906912000000, 'inherited', 'api', '  more')]
 >>> events[0].attrs, [(r.line, r.reason) for r in rejects]
-({'stream': 'error', 'app_id': 0}, [(4, 'blank line')])
+({'stream': 'error', 'app_id': 0}, [])
 """
 from __future__ import annotations
 
@@ -182,6 +188,29 @@ def _app_kind(message: str) -> tuple[str, dict] | None:
     return classify(message)
 
 
+def strip_ansi(text: str) -> str:
+    from .nestjs import strip_ansi as strip
+    return strip(text) if "\x1b" in text else text
+
+
+def nest_record(n: int, text: str):
+    """The line read as the head of a Nest logger record (parsers.nestjs), or None."""
+    from .nestjs import _FIRST_SGR, HEAD, _header_fields, _Record
+    plain = strip_ansi(text)
+    m = HEAD.match(plain) if "[" in plain[:60] else None
+    if not m:
+        return None
+    c = _FIRST_SGR.match(text) if "\x1b" in text else None
+    sev, msg, attrs = _header_fields(m, plain, c.group(1) if c else None)
+    attrs.pop("ts_resolution_s", None)      # PM2's time is the event's
+    return _Record(n, None, None, sev, msg, attrs, int(m.group("pid")), True)
+
+
+def nest_record_kind(r) -> tuple[str, dict, str, bool]:
+    from .nestjs import _record_kind
+    return _record_kind(r)
+
+
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
     clock = ctx.clock()
     local_q = ctx.local_quality
@@ -193,33 +222,54 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
     fold = _Fold()
     pending: Event | None = None
     more: list[str] = []
+    blanks: list[tuple[int, str]] = []   # blank lines after the pending record: inside it if it goes on
+    nest = None                          # the pending record read as a Nest logger record, if it is one
     last_ts: int | None = None
 
     heap = [None]     # heap size after the last V8 collection seen, for a heap death that follows
 
     def flush() -> Iterator[Event]:
-        nonlocal pending, more
+        nonlocal pending, more, blanks, nest
         if pending is not None:
-            if more:
+            trail = len(blanks)          # blank lines after the record end it: its span, not its text
+            if more or trail:
                 pending = pending._replace(message="\n".join([pending.message, *more]),
-                                           line_end=pending.line_end + len(more))
+                                           line_end=pending.line_end + len(more) + trail)
             samples = _memory_samples(pending.message)
             if samples:    # one event per figure; the first holds the lines
                 for i, attrs in enumerate(samples):
                     yield pending._replace(kind="memory_sample", attrs={**(pending.attrs or {}), **attrs},
                                            nlines=None if i == 0 else 0)
-                pending, more = None, []
+                pending, more, blanks, nest = None, [], [], None
                 return
-            typed = _app_kind(pending.message)
-            if typed:
-                kind, attrs = typed
-                if kind == "gc":
-                    heap[0] = attrs.get("heap_after_bytes")
-                elif kind == "heap_oom" and attrs.get("heap_bytes") is None:
-                    attrs = {**attrs, "heap_bytes": heap[0]}    # the heap at the last collection before death
-                pending = pending._replace(kind=kind, attrs={**(pending.attrs or {}), **attrs})
+            if nest is not None:         # Nest's own record: its level, context, pid, and the error it prints
+                nest.more = [strip_ansi(t).rstrip() for t in more]
+                kind, attrs, _, _ = nest_record_kind(nest)
+                pending = pending._replace(kind=kind, attrs={**(pending.attrs or {}), **attrs},
+                                           severity=nest.sev if nest.sev is not None else pending.severity,
+                                           pid=nest.pid)
+            else:
+                typed = _app_kind(pending.message)
+                if typed:
+                    kind, attrs = typed
+                    if kind == "gc":
+                        heap[0] = attrs.get("heap_after_bytes")
+                    elif kind == "heap_oom" and attrs.get("heap_bytes") is None:
+                        attrs = {**attrs, "heap_bytes": heap[0]}    # the heap at the last collection before death
+                    pending = pending._replace(kind=kind, attrs={**(pending.attrs or {}), **attrs})
             yield pending
-        pending, more = None, []
+        pending, more, blanks, nest = None, [], [], None
+
+    def continues(text: str) -> bool:
+        if nest is not None:
+            return nest.takes(strip_ansi(text))
+        return fold.takes(text)
+
+    def begin(n: int, ts, q, text: str) -> Event:
+        nonlocal nest
+        nest = nest_record(n, text)
+        fold.start(text)
+        return Event(ts, q, "log", text, n, n, unit=unit, attrs=dict(base) or None)
 
     for n, line in text_lines(raw, start):
         c = line[:1]
@@ -246,29 +296,28 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
                 app = rec.get("app_name") if isinstance(rec.get("app_name"), str) else unit
                 pending = Event(ts, q, "log", msg, n, n, unit=app, attrs=attrs or None)
                 fold.reset(False)
+                nest = None
                 continue
         m = PREFIX.match(line) if c.isdigit() else None
         t = read_time(m, clock, local_q) if m else None
+        text = line[m.end():] if t is not None else line
         if t is not None:
-            text = line[m.end():]
             last_ts = t[0]
-            if pending is not None and fold.takes(text):
-                more.append(text)
-                continue
-            yield from flush()
-            pending = Event(t[0], t[1], "log", text, n, n, unit=unit, attrs=dict(base) or None)
-            fold.start(text)
+        if not text.strip() or (text[:1] == "\x1b" and not strip_ansi(text).strip()):   # blank (colour codes only)
+            if pending is None:
+                yield Reject(n, "blank line", line)
+            else:
+                blanks.append((n, text))
             continue
-        if not line.strip():
-            yield from flush()
-            fold.reset(False)
-            yield Reject(n, "blank line", line)
-            continue
-        if pending is not None and fold.takes(line):
-            more.append(line)
+        if pending is not None and continues(text):
+            more.extend(b for _, b in blanks)
+            blanks = []
+            more.append(text)
             continue
         yield from flush()
-        ts, q = (last_ts, "inherited") if last_ts is not None else (None, "untimed")
-        pending = Event(ts, q, "log", line, n, n, unit=unit, attrs=dict(base) or None)
-        fold.start(line)
+        if t is not None:
+            pending = begin(n, t[0], t[1], text)
+        else:
+            ts, q = (last_ts, "inherited") if last_ts is not None else (None, "untimed")
+            pending = begin(n, ts, q, text)
     yield from flush()

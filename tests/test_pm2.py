@@ -380,8 +380,9 @@ def test_untimed_error_log_with_stack_traces_and_error_fields():
 def test_untimed_cluster_error_log_with_native_frames_and_blank_lines():
     events, rejects = parse(APP, MM_ERR, Context(path="/home/pi/.pm2/logs/MagicMirror-error-0.log"))
     assert len(events) == 14
-    assert [(r.line, r.reason) for r in rejects] == [(n, "blank line") for n in [16] + list(range(18, 41, 2))]
-    assert [(e.line, e.line_end) for e in events[:3]] == [(1, 11), (12, 15), (17, 17)]
+    # each blank line (16, 18, 20, ... 40) ends the record before it
+    assert rejects == []
+    assert [(e.line, e.line_end) for e in events] == [(1, 11), (12, 16)] + [(n, n + 1) for n in range(17, 40, 2)]
     assert events[0].message.splitlines()[-1] == "    at /home/pi/MagicMirror/node_modules/express/lib/router/index.js:281:22"
     assert events[1].message.splitlines() == [
         "[2983:1008/143217.683354:FATAL:bus.cc(1197)] D-Bus connection was disconnected. Aborting.",
@@ -673,3 +674,31 @@ def test_process_list_cut_short_and_unreadable():
     assert [(e.kind, e.unit, e.pid, e.line, e.line_end) for e in events] == [("log", "y", 2, 3, 4)]
     events, rejects = parse(JLIST, "[]")
     assert events == [] and [(r.line, r.reason) for r in rejects] == [(1, "empty PM2 process list")]
+
+
+def test_nest_error_record_in_a_timed_fork_mode_log_is_one_event():
+    # PM2 5 in fork mode puts its prefix on every line, blank ones and colour resets included; Nest prints
+    # the error, "Potential solutions:", then the Error with its stack: one record, one di_error
+    esc = "\x1b"
+    text = "".join(f"2024-11-05T16:40:03: {line}\n" for line in [
+        f"{esc}[31m[Nest] 51904  - {esc}[39m11/05/2024, 4:40:03 PM {esc}[31m  ERROR{esc}[39m {esc}[38;5;3m"
+        f"[ExceptionHandler] {esc}[39m{esc}[31mNest can't resolve dependencies of the OrdersService "
+        "(PrismaService, ?). Please make sure that the argument \"PAYMENTS_CLIENT\" at index [1] is available "
+        "in the OrdersModule context.",
+        "",
+        "Potential solutions:",
+        "- Is OrdersModule a valid NestJS module?",
+        f"{esc}[39m",
+        "Error: Nest can't resolve dependencies of the OrdersService (PrismaService, ?). Please make sure that "
+        "the argument \"PAYMENTS_CLIENT\" at index [1] is available in the OrdersModule context.",
+        "",
+        "    at Injector.lookupComponentInParentModules (/home/deploy/api/node_modules/@nestjs/core/injector/"
+        "injector.js:262:19)",
+        "",
+    ]) + "2024-11-05T16:40:04: PM2 | next line of another kind\n"
+    events, rejects = parse(APP, text, Context(path="/home/deploy/.pm2/logs/api-error.log"))
+    assert rejects == []
+    assert [(e.line, e.line_end, e.kind) for e in events] == [(1, 9, "di_error"), (10, 10, "log")]
+    di = events[0]
+    assert (di.pid, di.severity, di.unit) == (51904, 3, "api")
+    assert (di.attrs["context"], di.attrs["missing"], di.attrs["index"]) == ("ExceptionHandler", "PAYMENTS_CLIENT", 1)

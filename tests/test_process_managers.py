@@ -82,7 +82,7 @@ def test_v8_heap_death_in_a_pm2_error_log(tmp_path):
                        "TRY_CAST(attrs->>'heap_after_bytes' AS BIGINT), attrs->>'reason' FROM events "
                        "WHERE kind IN ('gc', 'heap_oom') ORDER BY line").fetchall()
     # 2038.9 MB after the last Mark-Compact = 2038.9 * 1048576 = 2137941606 bytes
-    assert rows == [(5, 5, "gc", "api", None, 2137941606, "allocation failure; scavenge might not succeed"),
+    assert rows == [(5, 6, "gc", "api", None, 2137941606, "allocation failure; scavenge might not succeed"),
                     (9, 11, "heap_oom", "api", 2137941606, None, "Reached heap limit")]
     assert accounted(con, res.file_id) == (11, 11)
 
