@@ -16,7 +16,7 @@ from . import ForensicsError
 
 # the order of docs/incidents.md §9
 FIELDS = ["id", "host", "service", "unit", "process", "pid", "ts", "end_ts", "trigger", "limit", "limit_bytes",
-          "rss_bytes", "oom_memcg", "exit_code", "signal", "deaths", "restarts", "gave_up", "recovered_ts", "downtime_s",
+          "rss_bytes", "oom_memcg", "killer", "exit_code", "signal", "deaths", "restarts", "gave_up", "recovered_ts", "downtime_s",
           "deploy_ts", "deploy_version", "deploy_commit", "deploy_evidence", "memory_metric", "memory_samples",
           "memory_start_bytes", "memory_end_bytes", "memory_growth_bytes_per_min", "memory_fit_r2", "leak",
           "http_requests", "http_5xx", "first_5xx_ts", "last_5xx_ts", "upstream_errors", "errors", "link",
@@ -203,13 +203,14 @@ def summary(r: dict, families: set[str], has_nginx: bool) -> str:
     trig, limit = r["trigger"], r["limit"]
     if trig == "oom_kill":
         if limit == "oomd":
-            what = f"was killed by systemd-oomd at {at} under memory pressure"
+            what = f"was killed by {r['killer'] or 'systemd-oomd'} at {at} under memory pressure"
         elif not r["has_kernel"]:
             what = f"was killed by the OOM killer at {at} (systemd's report; no kernel log says which limit)"
         elif limit == "cgroup":
             size = f" of {human_bytes(r['limit_bytes'])}" if r["limit_bytes"] else ""
-            group = (r["oom_memcg"] or "").rstrip("/").rsplit("/", 1)[-1] or r["unit"]
-            what = f"was killed by the kernel at {at} on the cgroup limit{size} of {group}"
+            group = (r["oom_memcg"] or "").rstrip("/").rsplit("/", 1)[-1]
+            what = (f"was killed by the kernel at {at} on the cgroup limit{size} of {group}" if group
+                    else f"was killed by the kernel at {at} on its cgroup's memory limit{size}")
         elif limit == "global":
             what = f"was killed by the kernel's global OOM killer at {at}: the machine ran out of memory"
         else:

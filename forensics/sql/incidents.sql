@@ -64,8 +64,15 @@ WHERE e.kind = 'service_start' AND e.unit IS NOT NULL AND e.duplicate_of IS NULL
 -- only), 'time' (another witness of the same second named it).
 CREATE OR REPLACE VIEW deaths AS
 WITH raw AS (
-    SELECT e.event_id, e.ts, e.host, e.source, e.kind, e.unit, e.process,
-           coalesce(e.pid, TRY_CAST(e.attrs->>'pid' AS INTEGER)) AS pid, e.attrs, e.file_id, e.line, e.message,
+    SELECT e.event_id, e.ts, e.host, e.source, e.kind,
+           -- earlyoom's and systemd-oomd's own unit is the killer's, not the victim's
+           CASE WHEN e.kind = 'oom_kill' AND e.attrs->>'killer' IS NOT NULL
+                 AND e.unit IN ('earlyoom.service', 'systemd-oomd.service') THEN NULL ELSE e.unit END AS unit,
+           e.process,
+           -- the systemd manager's messages carry its own pid, not the process's
+           CASE WHEN e.process = 'systemd' THEN NULL
+                ELSE coalesce(e.pid, TRY_CAST(e.attrs->>'pid' AS INTEGER)) END AS pid,
+           e.attrs, e.file_id, e.line, e.message,
            CASE WHEN e.kind = 'oom_kill' AND e.attrs->>'reported_by' = 'systemd' THEN 'systemd_oom'
                 WHEN e.kind = 'oom_kill' AND e.attrs->>'killer' IS NOT NULL THEN 'oomd'
                 WHEN e.kind = 'oom_kill' THEN 'kernel'
@@ -140,6 +147,7 @@ adopted AS (     -- a kill named only by its cgroup or process name takes the na
            (SELECT CASE WHEN count(DISTINCT g.service0) = 1 THEN any_value(g.service0) END
             FROM first_pass g
             WHERE g.host IS NOT DISTINCT FROM f.host AND g.resolved0 IN ('unit', 'pid')
+              AND g.service0 NOT IN ('earlyoom.service', 'systemd-oomd.service')   -- the killer dying is not the victim
               AND abs(epoch(g.ts) - epoch(f.ts)) <= 5 AND g.event_id <> f.event_id) AS offered
     FROM first_pass f
 )
@@ -217,7 +225,8 @@ first_death AS (  -- the events of the first death: within 5 s of the incident's
            arg_min(g.unit, CASE g.family WHEN 'systemd' THEN 1 WHEN 'systemd_result' THEN 1 WHEN 'systemd_oom' THEN 1
                                          WHEN 'pm2' THEN 2 WHEN 'pm2_memory' THEN 2 WHEN 'supervisord' THEN 3 ELSE 4 END)
                FILTER (WHERE g.unit IS NOT NULL AND g.family NOT IN ('kernel', 'oomd')) AS manager_unit,
-           bool_or(g.family = 'oomd') AS by_oomd
+           bool_or(g.family = 'oomd') AS by_oomd,
+           any_value(g.killer) FILTER (WHERE g.family IN ('oomd', 'systemd_oom') AND g.killer IS NOT NULL) AS killer
     FROM spans s JOIN grouped g ON g.host IS NOT DISTINCT FROM s.host AND g.service = s.service AND g.seq = s.seq
     WHERE g.ts <= s.ts + INTERVAL 5 SECOND
     GROUP BY s.host, s.service, s.seq
@@ -325,6 +334,7 @@ SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ')
             WHEN w.trigger = 'memory_limit_restart' THEN w.oom_limit_bytes END AS limit_bytes,
        CASE WHEN w.trigger IN ('oom_kill', 'memory_limit_restart') THEN w.rss_bytes END AS rss_bytes,
        CASE WHEN w.trigger = 'oom_kill' THEN w.oom_memcg END AS oom_memcg,
+       CASE WHEN w.trigger = 'oom_kill' THEN coalesce(w.killer, CASE WHEN w.has_kernel THEN 'kernel' END) END AS killer,
        w.exit_code, w.signal, w.deaths,
        greatest(
            (SELECT count(*) FROM events r WHERE r.kind = 'restart' AND r.host IS NOT DISTINCT FROM w.host
