@@ -16,7 +16,7 @@ from . import ForensicsError
 
 # the order of docs/incidents.md §9
 FIELDS = ["id", "host", "service", "unit", "process", "pid", "ts", "end_ts", "trigger", "limit", "limit_bytes",
-          "rss_bytes", "oom_memcg", "killer", "exit_code", "signal", "deaths", "restarts", "gave_up", "recovered_ts", "downtime_s",
+          "rss_bytes", "oom_memcg", "killer", "unit_memory_max_bytes", "exit_code", "signal", "deaths", "restarts", "gave_up", "recovered_ts", "downtime_s",
           "deploy_ts", "deploy_version", "deploy_commit", "deploy_evidence", "memory_metric", "memory_samples",
           "memory_start_bytes", "memory_end_bytes", "memory_growth_bytes_per_min", "memory_fit_r2", "leak",
           "http_requests", "http_5xx", "first_5xx_ts", "last_5xx_ts", "upstream_errors", "errors", "link",
@@ -139,7 +139,8 @@ def incidents(con: duckdb.DuckDBPyConnection, host: str | None = None, since: An
 def _evidence_ids(r: dict) -> list[int]:
     ids = list(r["death_event_ids"] or [])
     ids += [r[k] for k in ("deploy_event_id", "memory_first_event_id", "memory_last_event_id", "first_5xx_event_id",
-                           "last_5xx_event_id", "first_upstream_event_id", "recovered_event_id") if r[k] is not None]
+                           "last_5xx_event_id", "first_upstream_event_id", "recovered_event_id",
+                           "unit_config_event_id") if r[k] is not None]
     ids += [e["first_event_id"] for e in (r["errors"] or [])]
     return ids
 
@@ -161,7 +162,7 @@ def _evidence(r: dict, facts: dict[int, dict]) -> list[dict]:
     claims += [("deploy", r["deploy_event_id"]), ("memory_first", r["memory_first_event_id"]),
                ("memory_last", r["memory_last_event_id"]), ("first_5xx", r["first_5xx_event_id"]),
                ("last_5xx", r["last_5xx_event_id"]), ("upstream_error", r["first_upstream_event_id"]),
-               ("recovered", r["recovered_event_id"])]
+               ("recovered", r["recovered_event_id"]), ("unit_config", r["unit_config_event_id"])]
     claims += [(f"error:{e['kind']}", e["first_event_id"]) for e in (r["errors"] or [])]
     out = []
     for claim, i in claims:
@@ -205,7 +206,10 @@ def summary(r: dict, families: set[str], has_nginx: bool) -> str:
         if limit == "oomd":
             what = f"was killed by {r['killer'] or 'systemd-oomd'} at {at} under memory pressure"
         elif not r["has_kernel"]:
-            what = f"was killed by the OOM killer at {at} (systemd's report; no kernel log says which limit)"
+            what = f"was killed by the OOM killer at {at} (systemd's report; no kernel log says which limit"
+            if r["unit_memory_max_bytes"]:
+                what += f"; the unit's MemoryMax is {human_bytes(r['unit_memory_max_bytes'])}"
+            what += ")"
         elif limit == "cgroup":
             size = f" of {human_bytes(r['limit_bytes'])}" if r["limit_bytes"] else ""
             group = (r["oom_memcg"] or "").rstrip("/").rsplit("/", 1)[-1]

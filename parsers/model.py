@@ -125,6 +125,7 @@ KINDS: dict[str, str] = {
     "app_error": "an application error",
     "di_error": "a dependency-injection failure (Nest, Laravel container)",
     "connection_error": "a refused or exhausted connection (Redis, MySQL, PostgreSQL)",
+    "unit_config": "a systemd unit's configuration in the bundle (attrs: memory_max_bytes, restart, oom_policy, ...)",
     "boot": "a boot boundary (journalctl's -- Boot -- / -- Reboot -- marker)",
     "log": "any other line",
 }

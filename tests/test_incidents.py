@@ -307,3 +307,23 @@ def test_a_zone_read_wrongly_is_measured_reported_and_fixed(tmp_path):
     con.close()
     again = run("incidents", "--db", str(db))   # nothing left to warn of, nothing moved twice
     assert "clock" not in again.stderr and "(1 incident)" in again.stdout
+
+
+def test_the_units_memorymax_gives_the_cgroup_limit_the_report_does_not_state(tmp_path):
+    # a kernel report without its "memory: usage ..., limit ..." line; the bundle holds the unit's drop-in
+    # with MemoryMax=512M: 512 * 1024 * 1024 = 536870912 bytes
+    write(tmp_path / "b", {
+        "box/var/log/supervisor/supervisord.log": """
+2024-05-28 12:00:00,000 INFO spawned: 'queue' with pid 777
+2024-05-28 12:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)
+""",
+        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service",
+                                     constraint="CONSTRAINT_MEMCG"),
+        "box/etc/systemd/system/supervisor.service.d/memory.conf": "[Service]\nMemoryMax=512M\nOOMPolicy=continue\n",
+    })
+    con, res = ingest(tmp_path, tmp_path / "b", tz="UTC")
+    assert {r.path.rsplit("/", 1)[-1]: r.format for r in res}["memory.conf"] == "systemd_unit"
+    [inc] = incidents(con)
+    assert (inc["limit"], inc["limit_bytes"], inc["unit_memory_max_bytes"]) == ("cgroup", 536870912, 536870912)
+    assert "on the cgroup limit of 512.0 MiB of supervisor.service" in inc["summary"]
+    assert [e["line"] for e in inc["evidence"] if e["claim"] == "unit_config"] == [1]

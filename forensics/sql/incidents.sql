@@ -318,6 +318,16 @@ errs AS (
                                             AND e2.ts < r.deploy_ts) END}
                 ORDER BY r.first_ts, r.kind) AS errors
     FROM errs_raw r GROUP BY ALL
+),
+unit_limits AS (  -- the memory the unit's configuration allows (MemoryMax=, or cgroup v1's MemoryLimit=)
+    SELECT w.host, w.service, w.seq,
+           max(coalesce(TRY_CAST(c.attrs->>'memory_max_bytes' AS BIGINT),
+                        TRY_CAST(c.attrs->>'memory_limit_bytes' AS BIGINT))) AS unit_memory_max_bytes,
+           min(c.event_id) AS unit_config_event_id
+    FROM windows w JOIN events c
+      ON c.kind = 'unit_config' AND c.host IS NOT DISTINCT FROM w.host
+     AND c.unit IN (w.service, w.manager_unit, regexp_extract(coalesce(w.oom_memcg, ''), '([^/]+)$', 1))
+    GROUP BY ALL
 )
 SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ') AS id,
        w.host, w.service, coalesce(w.manager_unit, w.service) AS unit,
@@ -329,13 +339,14 @@ SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ')
             WHEN w.trigger = 'oom_kill' AND w."constraint" IS NOT NULL THEN lower(replace(w."constraint", 'CONSTRAINT_', ''))
             WHEN w.trigger = 'heap_oom' THEN 'v8_heap'
             WHEN w.trigger = 'memory_limit_restart' THEN 'pm2_max_memory' END AS "limit",
-       CASE WHEN w.trigger = 'oom_kill' AND w."constraint" = 'CONSTRAINT_MEMCG' THEN w.oom_limit_bytes
+       CASE WHEN w.trigger = 'oom_kill' AND w."constraint" = 'CONSTRAINT_MEMCG'
+            THEN coalesce(w.oom_limit_bytes, ul.unit_memory_max_bytes)
             WHEN w.trigger = 'heap_oom' THEN w.heap_bytes
             WHEN w.trigger = 'memory_limit_restart' THEN w.oom_limit_bytes END AS limit_bytes,
        CASE WHEN w.trigger IN ('oom_kill', 'memory_limit_restart') THEN w.rss_bytes END AS rss_bytes,
        CASE WHEN w.trigger = 'oom_kill' THEN w.oom_memcg END AS oom_memcg,
        CASE WHEN w.trigger = 'oom_kill' THEN coalesce(w.killer, CASE WHEN w.has_kernel THEN 'kernel' END) END AS killer,
-       w.exit_code, w.signal, w.deaths,
+       ul.unit_memory_max_bytes, w.exit_code, w.signal, w.deaths,
        greatest(
            (SELECT count(*) FROM events r WHERE r.kind = 'restart' AND r.host IS NOT DISTINCT FROM w.host
               AND r.unit = w.service AND r.duplicate_of IS NULL AND r.source NOT IN ('pm2')
@@ -357,7 +368,7 @@ SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ')
        -- for the evidence list and the unknowns
        w.death_event_ids, w.trigger_event_id, w.deploy_event_id, t.t.first_event_id AS memory_first_event_id,
        t.t.last_event_id AS memory_last_event_id, i.first_5xx_event_id, i.last_5xx_event_id,
-       u.first_upstream_event_id,
+       u.first_upstream_event_id, ul.unit_config_event_id,
        (SELECT min(st.event_id) FROM service_starts st WHERE st.host IS NOT DISTINCT FROM w.host
           AND st.service = w.service AND st.ts = w.recovered_ts AND coalesce(st.phase, '') <> 'starting') AS recovered_event_id,
        w.has_kernel, i.http_files, w.impact_from, w.impact_to, w.trend_from
@@ -366,6 +377,7 @@ LEFT JOIN trend t USING (host, service, seq)
 LEFT JOIN impact i USING (host, service, seq)
 LEFT JOIN upstream u USING (host, service, seq)
 LEFT JOIN errs er USING (host, service, seq)
+LEFT JOIN unit_limits ul USING (host, service, seq)
 ORDER BY w.ts, w.host, w.service;
 
 CREATE OR REPLACE VIEW incidents AS SELECT * FROM incidents_with(INTERVAL 10 MINUTE);
