@@ -1,7 +1,8 @@
 """nginx access logs: ``combined``, ``common``, ``main`` (combined + "$http_x_forwarded_for"),
 and any of them followed by timings: bare (``... "agent" 0.123 0.120 502``: $request_time
 $upstream_response_time $upstream_status) or as key=value pairs (``rt=0.123 urt="0.120"
-us="502"``, ``request_time=``, ``upstream_response_time=``, ``upstream_status=``).
+us="502"``, ``request_time=``, ``upstream_response_time=``, ``upstream_status=``), and the
+upstream's address as a pair (``ua="127.0.0.1:3000"``, ``upstream_addr=``, ``upstream=``).
 
 A bulk format: the line grammar is one regular expression, declared here
 once and run by DuckDB over whole files (``regexp_extract``), so millions of
@@ -43,13 +44,15 @@ BULK = {
         "status": "int", "method": "str", "path": "str", "protocol": "str", "request": "str",
         "bytes": "int", "client": "str", "remote_user": "str", "referer": "str",
         "user_agent": "str", "forwarded_for": "str", "request_time": "float", "upstream_time": "float",
-        "upstream_status": "int", "tail": "str",
+        "upstream_status": "int", "upstream_addr": "str", "tail": "str",
     },
     "derived": {   # attr -> (group read from, pattern with one capture, type)
         "request_time": ("tail", r'(?:^ |\s(?:rt|request_time)="?)' + _NUM, "float"),
         "upstream_time": ("tail", r'(?:^ [0-9]+\.[0-9]+ |\s(?:urt|upstream_response_time)="?)' + _NUM, "float"),
         "upstream_status": ("tail", r'(?:^ [0-9]+\.[0-9]+ (?:[0-9]+\.[0-9]+|-) |\s(?:us|ust|upstream_status)="?)'
                                     r'([0-9]{3})', "int"),
+        # $upstream_addr as a pair (ua="127.0.0.1:3000", upstream_addr=, upstream=): the first address
+        "upstream_addr": ("tail", r'\s(?:ua|upstream_addr|upstream)="?([^"\s,]+)', "str"),
     },
 }
 

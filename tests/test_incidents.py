@@ -327,3 +327,33 @@ def test_the_units_memorymax_gives_the_cgroup_limit_the_report_does_not_state(tm
     assert (inc["limit"], inc["limit_bytes"], inc["unit_memory_max_bytes"]) == ("cgroup", 536870912, 536870912)
     assert "on the cgroup limit of 512.0 MiB of supervisor.service" in inc["summary"]
     assert [e["line"] for e in inc["evidence"] if e["claim"] == "unit_config"] == [1]
+
+
+def test_requests_naming_another_upstream_are_not_the_services_impact(tmp_path):
+    # nginx in front of a Node API (port 3000, which it says it listens on) and a PHP panel (php-fpm's
+    # socket), logging $upstream_addr as ua=. The API dies at 12:00:00; in the window the panel's own
+    # 500 does not count, the API's 502s do, and a line naming no upstream counts by time
+    access = "".join(
+        f'203.0.113.9 - - [28/May/2024:12:00:{s:02d} +0000] "GET {path} HTTP/1.1" {st} 157 "-" "curl/8.1" '
+        f'rt=0.001 ua="{ua}" us="{st}"\n'.replace(' ua=""', '')
+        for s, path, st, ua in [(1, "/api/a", 502, "127.0.0.1:3000"), (2, "/admin/x", 500, "unix:/run/php/php8.3-fpm.sock"),
+                                (3, "/api/b", 502, "127.0.0.1:3000"), (4, "/health", 502, ""),
+                                (5, "/admin/y", 200, "unix:/run/php/php8.3-fpm.sock"),
+                                (6, "/other", 502, "127.0.0.1:4000")])
+    write(tmp_path / "b", {
+        "box/.pm2/pm2.log": """
+2024-05-28T11:00:00: PM2 log: App [api:0] starting in -fork mode-
+2024-05-28T11:00:01: PM2 log: App [api:0] online
+2024-05-28T12:00:00: PM2 log: App [api:0] exited with code [1] via signal [SIGINT]
+2024-05-28T12:00:07: PM2 log: App [api:0] online
+""",
+        "box/.pm2/logs/api-out.log": "2024-05-28T11:00:01: api listening on port 3000\n",
+        "box/.pm2/logs/worker-out.log": "2024-05-28T11:00:01: metrics server listening on port 4000\n",
+        "box/var/log/nginx/access.log": access,
+    })
+    con, _ = ingest(tmp_path, tmp_path / "b", tz="UTC")
+    assert sorted(con.execute("SELECT service, port FROM listen_ports").fetchall()) == [("api", 3000), ("worker", 4000)]
+    [inc] = incidents(con)
+    # counted: :01 and :03 (the API's), :04 (no upstream named); not: the panel's :02 and :05, the worker's :06
+    assert (inc["http_requests"], inc["http_5xx"]) == (3, 3)
+    assert (inc["first_5xx_ts"], inc["last_5xx_ts"]) == ("2024-05-28T12:00:01Z", "2024-05-28T12:00:04Z")

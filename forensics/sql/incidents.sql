@@ -20,7 +20,9 @@ SELECT e.event_id, e.ts, e.host, TRY_CAST(e.attrs->>'status' AS SMALLINT) AS sta
        e.attrs->>'path' AS path, TRY_CAST(e.attrs->>'bytes' AS BIGINT) AS bytes, e.attrs->>'client' AS client,
        e.attrs->>'user_agent' AS user_agent, TRY_CAST(e.attrs->>'request_time' AS DOUBLE) AS request_time,
        TRY_CAST(e.attrs->>'upstream_time' AS DOUBLE) AS upstream_time,
-       TRY_CAST(e.attrs->>'upstream_status' AS SMALLINT) AS upstream_status, e.file_id, e.line
+       TRY_CAST(e.attrs->>'upstream_status' AS SMALLINT) AS upstream_status, e.attrs->>'upstream_addr' AS upstream_addr,
+       TRY_CAST(regexp_extract(e.attrs->>'upstream_addr', ':([0-9]+)$', 1) AS INTEGER) AS upstream_port,
+       e.file_id, e.line
 FROM events e
 WHERE e.kind = 'http_request';
 
@@ -277,7 +279,15 @@ trend AS (
                    CASE metric WHEN 'rss' THEN 1 WHEN 'heap_used' THEN 2 ELSE 3 END) AS t
     FROM trend_raw GROUP BY ALL
 ),
-impact AS (      -- nginx's requests on the host in the impact window
+ports AS (       -- the ports the service and the host's other services were seen listening on, and whether it is PHP
+    SELECT w.host, w.service, w.seq,
+           coalesce(list(lp.port) FILTER (WHERE lp.service = w.service), []) AS own_ports,
+           coalesce(list(lp.port) FILTER (WHERE lp.service <> w.service AND lp.port IS NOT NULL), []) AS other_ports,
+           w.service ILIKE '%php%' OR coalesce(w.kernel_process, w.any_process, '') ILIKE 'php%' AS php
+    FROM windows w LEFT JOIN listen_ports lp ON lp.host IS NOT DISTINCT FROM w.host
+    GROUP BY ALL
+),
+impact AS (      -- nginx's requests on the host in the impact window that can belong to the service
     SELECT w.host, w.service, w.seq, count(h.event_id) AS http_requests,
            count(h.event_id) FILTER (WHERE h.status BETWEEN 500 AND 599) AS http_5xx,
            min(h.ts) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_ts,
@@ -285,20 +295,22 @@ impact AS (      -- nginx's requests on the host in the impact window
            arg_min(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_event_id,
            arg_max(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_event_id,
            count(DISTINCT h.file_id) AS http_files
-    FROM windows w LEFT JOIN http_requests h
+    FROM windows w JOIN ports p USING (host, service, seq) LEFT JOIN http_requests h
       ON h.host IS NOT DISTINCT FROM w.host AND h.ts BETWEEN w.impact_from AND w.impact_to
+     -- where the access log names the upstream ($upstream_addr), only the service's own requests
+     AND NOT (coalesce(h.upstream_addr, '') ILIKE 'unix:%' AND NOT p.php)
+     AND (h.upstream_port IS NULL OR list_contains(p.own_ports, h.upstream_port)
+          OR NOT list_contains(p.other_ports, h.upstream_port))
     GROUP BY ALL
 ),
 upstream AS (    -- nginx's upstream errors on the host in the impact window that can belong to the service
     SELECT w.host, w.service, w.seq, count(u.event_id) AS upstream_errors,
            arg_min(u.event_id, (u.ts, u.event_id)) AS first_upstream_event_id
-    FROM windows w LEFT JOIN upstream_errors u
+    FROM windows w JOIN ports p USING (host, service, seq) LEFT JOIN upstream_errors u
       ON u.host IS NOT DISTINCT FROM w.host AND u.ts BETWEEN w.impact_from AND w.impact_to
-     AND NOT (u.upstream ILIKE '%unix:%' AND NOT (w.service ILIKE '%php%' OR coalesce(w.kernel_process, w.any_process, '') ILIKE 'php%'))
-     AND (u.upstream_port IS NULL
-          OR u.upstream_port IN (SELECT lp.port FROM listen_ports lp WHERE lp.host IS NOT DISTINCT FROM w.host AND lp.service = w.service)
-          OR u.upstream_port NOT IN (SELECT lp.port FROM listen_ports lp WHERE lp.host IS NOT DISTINCT FROM w.host
-                                     AND lp.service <> w.service AND lp.port IS NOT NULL))
+     AND NOT (coalesce(u.upstream, '') ILIKE '%unix:%' AND NOT p.php)
+     AND (u.upstream_port IS NULL OR list_contains(p.own_ports, u.upstream_port)
+          OR NOT list_contains(p.other_ports, u.upstream_port))
     GROUP BY ALL
 ),
 errs_raw AS (
