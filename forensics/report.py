@@ -77,7 +77,8 @@ INCIDENT_FIELDS = ("id", "host", "service", "unit", "process", "pid", "ts", "end
                    "memory_samples", "memory_start_bytes", "memory_end_bytes", "memory_growth_bytes_per_min",
                    "memory_fit_r2", "leak", "http_requests", "http_5xx", "first_5xx_ts", "last_5xx_ts",
                    "upstream_errors", "errors", "link", "unknowns", "summary", "evidence")
-QUALITIES = ("exact", "zone_assumed", "year_inferred", "monotonic_aligned", "inherited", "unaligned", "untimed")
+QUALITIES = ("exact", "zone_assumed", "year_inferred", "monotonic_aligned", "inherited", "skew_corrected", "unaligned",
+             "untimed")
 
 
 # ---------------------------------------------------------------------------------------------- entry points
@@ -506,6 +507,21 @@ class _Page:
                 "aligned")
         return [dict(zip(keys, r)) for r in self.q(sql + " ORDER BY o.host, f.path, o.boot_seq", params)]
 
+    def skews(self) -> list[dict]:
+        """Files whose clock was measured against the kernel's on moments both recorded (view clock_skew),
+        and the moves forensics incidents --fix-skew made (table clock_fixes)."""
+        where, params = ("WHERE s.host = ?", [self.host]) if self.host else ("", [])
+        rows = self.q(f"""
+            SELECT s.host, s.file, s.pairs, s.median_delta_s, s.skewed, s.zone_like, s.fixable,
+                   array_to_string(s.reference_files, ', '), NULL
+            FROM clock_skew s {where}
+            UNION ALL
+            SELECT x.host, f.path, x.pairs, NULL, NULL, NULL, NULL, x.reference, x.shift_us / 1e6
+            FROM clock_fixes x JOIN files f USING (file_id) {where.replace('s.host', 'x.host')}
+            ORDER BY 1, 2""", params * 2)
+        keys = ("host", "file", "pairs", "delta_s", "skewed", "zone_like", "fixable", "reference", "moved_s")
+        return [dict(zip(keys, r)) for r in rows]
+
     def file_quality(self) -> list[dict]:
         cols = ", ".join(f"count(e.event_id) FILTER (WHERE e.ts_quality = '{q}')" for q in QUALITIES)
         sql = f"""SELECT f.file_id, f.path, f.format, f.host, f.tz, f.lines, f.events, f.rejected, f.status, f.note,
@@ -623,7 +639,7 @@ class _Page:
         files = self.file_quality()
         return {
             "cards": cards, "rows": rows, "n_omitted": n_omitted, "omitted": omitted, "n_events": self.n_events,
-            "data_json": safe_json(data), "clocks": self.clocks(), "files": files, "qualities": QUALITIES,
+            "data_json": safe_json(data), "clocks": self.clocks(), "skews": self.skews(), "files": files, "qualities": QUALITIES,
             "hosts": hosts, "zones": zones, "host_filter": self.host, "since": self.since, "until": self.until,
             "window": window_fmt, "sources": sorted({r["source"] for r in rows}),
             "kinds": sorted({r["kind"] for r in rows}), "max_rows": MAX_ROWS,

@@ -357,3 +357,19 @@ def test_requests_naming_another_upstream_are_not_the_services_impact(tmp_path):
     # counted: :01 and :03 (the API's), :04 (no upstream named); not: the panel's :02 and :05, the worker's :06
     assert (inc["http_requests"], inc["http_5xx"]) == (3, 3)
     assert (inc["first_5xx_ts"], inc["last_5xx_ts"]) == ("2024-05-28T12:00:01Z", "2024-05-28T12:00:04Z")
+
+
+def test_the_page_says_which_clocks_were_checked_and_moved(tmp_path):
+    from forensics.correlate import fix_skews
+    from forensics.report import render_timeline
+    write(tmp_path / "b", {
+        "box/var/log/supervisor/supervisord.log": "2024-05-28 14:00:00,000 INFO spawned: 'queue' with pid 777\n"
+                                                  "2024-05-28 14:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)\n",
+        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service"),
+    })
+    con, _ = ingest(tmp_path, tmp_path / "b", tz="UTC")
+    page = render_timeline(con, incidents(con))
+    assert "a zone read wrongly; <code>--fix-skew</code> would move it" in page
+    fix_skews(con)
+    page = render_timeline(con, incidents(con))
+    assert "moved by -7200 s" in page and "agrees" in page
