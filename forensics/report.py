@@ -412,7 +412,7 @@ class _Page:
                    arg_max(t, bytes), max(bytes), count(*)
             FROM r GROUP BY ALL ORDER BY host, svc, metric, b""", [*p, *p])
         deaths = self.q(f"""
-            SELECT e.host, {svc} svc, e.kind, e.event_id, epoch_ms(e.ts),
+            SELECT e.host, coalesce(d.service, {svc}) svc, e.kind, e.event_id, epoch_ms(e.ts),
                    CASE e.kind WHEN 'oom_kill' THEN TRY_CAST(e.attrs->>'anon_rss_bytes' AS BIGINT)
                                    + coalesce(TRY_CAST(e.attrs->>'file_rss_bytes' AS BIGINT), 0)
                                    + coalesce(TRY_CAST(e.attrs->>'shmem_rss_bytes' AS BIGINT), 0)
@@ -421,7 +421,8 @@ class _Page:
                    CASE e.kind WHEN 'oom_kill' THEN TRY_CAST(e.attrs->>'limit_bytes' AS BIGINT)
                                WHEN 'memory_limit_restart' THEN TRY_CAST(e.attrs->>'limit_bytes' AS BIGINT) END,
                    e.attrs->>'constraint'
-            FROM events e WHERE {w} AND e.kind IN ('oom_kill', 'memory_limit_restart', 'heap_oom')
+            FROM events e LEFT JOIN deaths d USING (event_id)     -- the service correlation tied the death to
+            WHERE {w} AND e.kind IN ('oom_kill', 'memory_limit_restart', 'heap_oom')
             ORDER BY e.ts LIMIT 2000""", p)
         charts: dict[tuple, dict] = {}
 
