@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import archives
+
 # Folder names that are parts of a log layout, never host names.
 LAYOUT_DIRS = {
     "var", "log", "logs", "etc", "home", "root", "opt", "srv", "tmp", "run", "usr", "app", "apps",
@@ -156,14 +158,23 @@ def _skip(name: str) -> bool:
     return name in SKIP_NAMES or name.endswith(SKIP_SUFFIXES)
 
 
-def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
-    """Every file under ``paths``, in a stable order, and one error line per path that is not there."""
+def discover(paths: list[str], work: Path | None = None) -> tuple[list[Candidate], list[str]]:
+    """Every file under ``paths``, in a stable order, and one error line per path that is not there.
+
+    An archive (tar, tar.gz, zip: forensics.archives) is unpacked into ``work`` and read as a folder
+    shown under the archive's name; without ``work`` it is one file like any other.
+    """
     out: list[Candidate] = []
     errors: list[str] = []
-    for arg in paths:
+    for i, arg in enumerate(paths):
         p = Path(arg)
         if not p.exists() and not p.is_symlink():
             errors.append(f"{arg}: no such file or folder")
+            continue
+        if work is not None and archives.is_archive(p):
+            dest = work / f"archive-{i}"
+            errors += archives.unpack(p, dest)
+            _walk(dest, Path(arg), out, errors, archives.NAMES.sub("", p.name))
             continue
         if p.is_file() or (p.exists() and not p.is_dir()):
             out.append(Candidate(p.resolve(), arg, None, None))
@@ -171,30 +182,35 @@ def discover(paths: list[str]) -> tuple[list[Candidate], list[str]]:
         if p.is_symlink() and not p.exists():
             errors.append(f"{arg}: broken symbolic link")
             continue
-        root = p.resolve()
-        shown_base = Path(arg.rstrip("/") or "/")
-        for folder in host_folders(root):
-            stated_host, tz = bundle_facts(folder)
-            boot_us = boot_time(folder, tz)
-            program_logs = supervisor_logs(folder)
-            host = stated_host or (folder.name if folder.name.lower() not in LAYOUT_DIRS else None)
-            for dirpath, dirnames, filenames in os.walk(folder):
-                in_git = Path(dirpath).name == ".git" or ".git" in Path(dirpath).parts
-                if in_git:   # of a repository only its reflog (.git/logs/HEAD): when the code changed
-                    dirnames[:] = ["logs"] if Path(dirpath).name == ".git" and "logs" in dirnames else []
-                    filenames = ["HEAD"] if Path(dirpath).name == "logs" and "HEAD" in filenames else []
-                else:
-                    dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-                for name in sorted(filenames, key=_rotation_key):
-                    if _skip(name):
-                        continue
-                    fp = Path(dirpath) / name
-                    if fp.is_symlink() and not fp.exists():
-                        errors.append(f"{shown_base / fp.relative_to(root)}: broken symbolic link")
-                        continue
-                    extra = _configured(fp, folder, program_logs) if program_logs else None
-                    out.append(Candidate(fp, str(shown_base / fp.relative_to(root)), host, tz, boot_us, extra))
+        _walk(p.resolve(), Path(arg.rstrip("/") or "/"), out, errors)
     return out, errors
+
+
+def _walk(root: Path, shown_base: Path, out: list[Candidate], errors: list[str], root_name: str | None = None) -> None:
+    """The files of the bundle folder ``root``, shown under ``shown_base``; ``root_name``: the name the root
+    goes by (an archive's, without its extension) where the folder's own is a work folder's."""
+    for folder in host_folders(root):
+        stated_host, tz = bundle_facts(folder)
+        boot_us = boot_time(folder, tz)
+        program_logs = supervisor_logs(folder)
+        name = root_name if folder == root and root_name else folder.name
+        host = stated_host or (name if name.lower() not in LAYOUT_DIRS else None)
+        for dirpath, dirnames, filenames in os.walk(folder):
+            in_git = Path(dirpath).name == ".git" or ".git" in Path(dirpath).parts
+            if in_git:   # of a repository only its reflog (.git/logs/HEAD): when the code changed
+                dirnames[:] = ["logs"] if Path(dirpath).name == ".git" and "logs" in dirnames else []
+                filenames = ["HEAD"] if Path(dirpath).name == "logs" and "HEAD" in filenames else []
+            else:
+                dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+            for name in sorted(filenames, key=_rotation_key):
+                if _skip(name):
+                    continue
+                fp = Path(dirpath) / name
+                if fp.is_symlink() and not fp.exists():
+                    errors.append(f"{shown_base / fp.relative_to(root)}: broken symbolic link")
+                    continue
+                extra = _configured(fp, folder, program_logs) if program_logs else None
+                out.append(Candidate(fp, str(shown_base / fp.relative_to(root)), host, tz, boot_us, extra))
 
 
 def _rotation_key(name: str) -> tuple:

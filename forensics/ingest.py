@@ -520,11 +520,11 @@ def ingest_paths(con: duckdb.DuckDBPyConnection, paths: list[str], options: Opti
     ``on_start`` hears the list of files found; ``on_file`` hears each file before (result None) and after.
     """
     forced_boot = _parse_boot_time(options.boot_time) if options.boot_time else None
-    cands, errors = discover(paths)
-    if on_start:
-        on_start(cands)
     work = Path(tempfile.mkdtemp(prefix="forensics-"))
     try:
+        cands, errors = discover(paths, work)     # archives are unpacked into work
+        if on_start:
+            on_start(cands)
         ing = Ingester(con, options, work)
         results = []
         for c in cands:
