@@ -272,17 +272,18 @@ def summary(r: dict, families: set[str], has_nginx: bool) -> str:
     managers = sorted({MANAGERS[f] for f in families if MANAGERS.get(f)})
     by = " and ".join(managers) if managers else "its manager"
     back = human_duration((r["recovered_ts"] - r["ts"]).total_seconds()) if r["recovered_ts"] is not None else None
-    if imp:
-        if back:
-            imp += f" until {by} had it running again {back} later"
-        elif r["gave_up"]:
-            imp += f"; {by} gave up and it did not run again within the logs"
-        else:
-            imp += "; it did not run again within the logs"
+    if back and r["gave_up"]:     # started again by hand after the manager gave up
+        after = f"{by} gave up, and it ran again {back} after it first died"
+    elif back:
+        after = f"{by} had it running again {back} later"
+    elif r["gave_up"]:
+        after = f"{by} gave up and it did not run again within the logs"
     else:
-        imp = (f"{by} had it running again {back} later" if back
-               else f"{by} gave up and it did not run again within the logs" if r["gave_up"]
-               else "it did not run again within the logs") + "; the impact on users is unknown (no nginx log)"
+        after = "it did not run again within the logs"
+    if imp:
+        imp += f" until {after}" if back and not r["gave_up"] else f"; {after}"
+    else:
+        imp = after + "; the impact on users is unknown (no nginx log)"
     sentence.append(imp)
     if r["link"] == "time":
         sentence.append("the kill is tied to the service by time only")

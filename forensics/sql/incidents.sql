@@ -173,15 +173,21 @@ SELECT a.event_id, a.ts, a.host,
        a.file_id, a.line
 FROM adopted a;
 
--- incidents_with(gap): deaths of one service on one host, each within `gap` of the one before, as one
--- incident (docs/incidents.md §3-§6). The view `incidents` is incidents_with(INTERVAL 10 MINUTE).
+-- incidents_with(gap): deaths of one service on one host, each within `gap` of the one before and with no
+-- deploy between them, as one incident (docs/incidents.md §3-§6). The view `incidents` is incidents_with(INTERVAL 10 MINUTE).
 CREATE OR REPLACE MACRO incidents_with(gap) AS TABLE
 WITH d AS (
     SELECT *, CASE WHEN family = 'gave_up' THEN 0 ELSE 1 END AS is_death FROM deaths WHERE service IS NOT NULL
 ),
-marked AS (
-    SELECT *, CASE WHEN lag(ts) OVER w IS NULL OR ts - lag(ts) OVER w > gap THEN 1 ELSE 0 END AS starts
-    FROM d WINDOW w AS (PARTITION BY host, service ORDER BY ts, event_id)
+prev AS (
+    SELECT *, lag(ts) OVER (PARTITION BY host, service ORDER BY ts, event_id) AS prev_ts FROM d
+),
+marked AS (      -- a death starts a new incident after a quiet gap, or when a deploy came since the last one
+    SELECT p.*, CASE WHEN p.prev_ts IS NULL OR p.ts - p.prev_ts > gap
+                       OR EXISTS (SELECT 1 FROM deploys dp WHERE dp.host IS NOT DISTINCT FROM p.host
+                                  AND dp.evidence NOT LIKE 'hint%' AND dp.ts > p.prev_ts AND dp.ts <= p.ts)
+                     THEN 1 ELSE 0 END AS starts
+    FROM prev p
 ),
 grouped AS (
     SELECT *, sum(starts) OVER (PARTITION BY host, service ORDER BY ts, event_id ROWS UNBOUNDED PRECEDING) AS seq
