@@ -290,17 +290,30 @@ def json_record(line: str) -> tuple[str, dict] | None:
 
 
 def _json_event(kind_of: str, rec: dict, n: int, clock: LocalClock, local_q: str, extra: dict) -> Event:
+    if kind_of == "pino":
+        t = _json_time(rec.get("time"), clock, local_q)
+    else:
+        t = _json_time(rec.get("timestamp", rec.get("time")), clock, local_q)
+    kind, attrs, sev, msg = json_kind(kind_of, rec, extra)
+    pid = rec.get("pid")
+    host = rec.get("hostname")
+    ts, q = t if t else (None, "untimed")
+    return Event(ts, q, kind, msg, n, n, host=host if isinstance(host, str) else None, severity=sev,
+                 process="node", pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+                 attrs=attrs)
+
+
+def json_kind(kind_of: str, rec: dict, extra: dict | None = None) -> tuple[str, dict[str, Any], int | None, str]:
+    """(kind, attrs, severity, message) of a JSON logger's record (pino, winston, Nest's json console)."""
     lvl = rec.get("level")
     if kind_of == "pino":
         sev = PINO_SEVERITY.get(lvl) or (min(PINO_SEVERITY.items(), key=lambda kv: abs(kv[0] - lvl))[1])
         msg = rec.get("msg") if isinstance(rec.get("msg"), str) else rec.get("message")
-        t = _json_time(rec.get("time"), clock, local_q)
     else:
         sev = WORD_SEVERITY.get(str(lvl).lower())
         msg = rec.get("message")
-        t = _json_time(rec.get("timestamp", rec.get("time")), clock, local_q)
     msg = msg if isinstance(msg, str) else ""
-    attrs: dict[str, Any] = {"logger": kind_of, **extra}
+    attrs: dict[str, Any] = {"logger": kind_of, **(extra or {})}
     if isinstance(rec.get("context"), str):
         attrs["context"] = rec["context"]
     ms = rec.get("ms")
@@ -330,12 +343,7 @@ def _json_event(kind_of: str, rec: dict, n: int, clock: LocalClock, local_q: str
         attrs.update({k: v for k, v in (("method", req.get("method")), ("path", req.get("url")),
                                         ("status", res.get("statusCode")),
                                         ("duration_ms", rec.get("responseTime"))) if v is not None})
-    pid = rec.get("pid")
-    host = rec.get("hostname")
-    ts, q = t if t else (None, "untimed")
-    return Event(ts, q, kind, msg, n, n, host=host if isinstance(host, str) else None, severity=sev,
-                 process="node", pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
-                 attrs=attrs)
+    return kind, attrs, sev, msg
 
 
 # --- the file ----------------------------------------------------------------------------------------------------
@@ -565,7 +573,8 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
 # Only entries that can be typed or can continue something typed take part (``ENTRY_CANDIDATE``, cheap
 # enough for SQL to run over millions of entries, see forensics.typed); any other entry of the process
 # between two of them ends what was open, as does a gap of more than ``GAP_LINES`` lines of the file.
-# JSON loggers' lines (pino, winston) end what was open too and are not typed here.  Colour codes are
+# JSON loggers' lines (pino, winston, Nest's json) end what was open too; their errors are typed as in a
+# file (parsers.nestjs.json_kind), their other records stay ``log``.  Colour codes are
 # read as in a file, also as rsyslog escapes them (``#033[31m``).
 
 _NL = r"[ \t\r\n]"
@@ -586,7 +595,9 @@ _FLOATING_WORDS = TRIGGERS + ("ERROR", "FATAL", "WARN", " ms: ", "heapTotal", "h
 # ... and at its start:
 _LEADING = (r"^(?:\x1b|#033)\[(?:[0-9]*;)*(?:31|1)m"
             r"|^(?:Uncaught )?(?:[A-Za-z_$][A-Za-z0-9_$]*\.)*[A-Za-z0-9_$]*(?:Error|Exception)"
-            rf"(?: \[[A-Za-z0-9_.:-]+\])?(?::|{_NL}*$| \{{)|^Trace: ")
+            rf"(?: \[[A-Za-z0-9_.:-]+\])?(?::|{_NL}*$| \{{)|^Trace: "
+            # a JSON logger's error or fatal record (pino's level 50/60, winston's and Nest's words)
+            r'|^\{.*"level": ?(?:(?:50|60)[,} ]|"(?:error|fatal|ERROR|FATAL)")')
 ENTRY_ANCHOR = _FLOATING + "|" + _LEADING
 # What can continue it: blank (or colour codes only), indented, a list item, braces and brackets, Nest's
 # and Node's headings, stack frames (V8, native, Chromium).
@@ -720,8 +731,12 @@ class AppStream:
             attrs.pop("ts_resolution_s", None)      # the journal's time is the event's
             self.rec = _Record(ref, None, None, sev, msg, attrs, int(m.group("pid")), True)
             return
-        if text[:1] == "{" and json_record(text):
+        jr = json_record(text) if text[:1] == "{" else None
+        if jr:
             self._close()
+            kind, attrs, sev, _ = json_kind(*jr)
+            if kind not in ("log", "http_request"):    # a JSON logger's error, typed as in a file
+                self._emit(ref, kind, attrs, sev)
             return
         if r is not None and len(r.more) < RECORD_MAX and r.takes(text):
             r.more.extend("" for _ in r.blanks)

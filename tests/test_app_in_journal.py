@@ -427,3 +427,30 @@ def test_every_typed_message_holds_a_trigger_and_an_anchor():
         st.gap()
         if st.take():
             assert any(anchor.search(l) for l in lines), t
+
+
+PINO = "\n".join([
+    '{"level":30,"time":1716906912123,"pid":4242,"hostname":"vps1","msg":"Nest application successfully started"}',
+    '{"level":50,"time":1716906913000,"pid":4242,"hostname":"vps1","err":{"type":"Error","message":"connect '
+    'ECONNREFUSED 127.0.0.1:6379","stack":"Error: connect ECONNREFUSED 127.0.0.1:6379\\n    at TCPConnectWrap'
+    '.afterConnect [as oncomplete] (node:net:1555:16)"},"msg":"queue worker lost Redis"}',
+    '{"level":50,"time":1716906914000,"pid":4242,"hostname":"vps1","msg":"order 17 failed: total is NaN"}',
+    '{"level":"error","message":"payment webhook rejected","timestamp":"2024-05-28T14:35:15.000Z"}',
+])
+
+
+def test_json_logger_errors_in_the_journal_are_typed(tmp_path):
+    # pino (nestjs-pino) and winston lines under systemd: their errors become what a file of them gives
+    # (parsers.nestjs), in every reader, the bulk export reader included
+    es = entries(("node", 4242, UNIT, PINO))
+    want = [("connection_error", {"logger": "pino", "code": "ECONNREFUSED", "target_host": "127.0.0.1",
+                                  "target_port": 6379, "target": "redis"}),
+            ("app_error", {"logger": "pino"}), ("app_error", {"logger": "winston"})]
+    assert file_typed("parsers.nestjs", PINO) == want
+    for name, content in (("j.json", journal_json(es)), ("j.export", journal_export(es))):
+        con, _ = ingest(tmp_path, name, content)
+        got = typed(con)
+        assert kinds_attrs(got) == want, name
+        assert [(r[2], r[3], r[4], r[5]) for r in got] == [("node", 4242, UNIT, 3)] * 3
+        assert con.execute("SELECT kind FROM events WHERE message LIKE '%successfully started%'").fetchall() == [
+            ("log",)]
