@@ -59,6 +59,8 @@ def ingest(
         con.close()
     _summary(results, db)
     _clocks(offsets)
+    if any(r.events for r in results):
+        typer.echo(f"\nnext: forensics incidents --db {db}   (or forensics timeline --db {db} -o postmortem.html)")
     for m in missing:
         typer.echo(f"forensics: error: {m}", err=True)
     failed = [r for r in results if r.status == "error"]
@@ -119,6 +121,7 @@ def _summary(results: list[FileResult], db: str) -> None:
     if tot[2]:
         typer.echo(f"rejected lines and why: forensics sql --db {db} "
                    "\"SELECT f.path, r.line, r.reason, r.text FROM rejects r JOIN files f USING (file_id)\"")
+
 
 
 def _clocks(offsets: list[tuple]) -> None:
