@@ -116,7 +116,8 @@ def incidents(con: duckdb.DuckDBPyConnection, host: str | None = None, since: An
     ids = sorted({i for r in rows for i in _evidence_ids(r)})
     facts = _event_facts(con, ids)
     nginx_hosts = {h for (h,) in con.execute(
-        "SELECT DISTINCT host FROM events WHERE kind IN ('http_request', 'upstream_error')").fetchall()}
+        "SELECT DISTINCT host FROM events WHERE kind IN ('http_request', 'upstream_error') "
+        "AND source IN ('nginx_access', 'nginx_json', 'nginx_error')").fetchall()}
     out = []
     for r in rows:
         families = {facts[i]["family"] for i in r["death_event_ids"] if i in facts and facts[i]["family"]}

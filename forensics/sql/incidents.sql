@@ -14,7 +14,8 @@ SELECT e.event_id, e.ts, e.host, e.unit, e.process,
 FROM events e JOIN files f USING (file_id)
 WHERE e.kind IN ('memory_sample', 'gc') AND e.duplicate_of IS NULL AND e.ts IS NOT NULL;
 
--- http_requests: nginx's access log, one row per request, its fields typed.
+-- http_requests: nginx's access log (combined/main or JSON), one row per request, its fields typed. An app's
+-- own request log (pino-http) is not here: counted beside nginx's it would count each request twice.
 CREATE OR REPLACE VIEW http_requests AS
 SELECT e.event_id, e.ts, e.host, TRY_CAST(e.attrs->>'status' AS SMALLINT) AS status, e.attrs->>'method' AS method,
        e.attrs->>'path' AS path, TRY_CAST(e.attrs->>'bytes' AS BIGINT) AS bytes, e.attrs->>'client' AS client,
@@ -24,7 +25,7 @@ SELECT e.event_id, e.ts, e.host, TRY_CAST(e.attrs->>'status' AS SMALLINT) AS sta
        TRY_CAST(regexp_extract(e.attrs->>'upstream_addr', ':([0-9]+)$', 1) AS INTEGER) AS upstream_port,
        e.file_id, e.line
 FROM events e
-WHERE e.kind = 'http_request';
+WHERE e.kind = 'http_request' AND e.source IN ('nginx_access', 'nginx_json');
 
 -- upstream_errors: nginx could not reach or read its upstream (error log), with the upstream's address.
 CREATE OR REPLACE VIEW upstream_errors AS
