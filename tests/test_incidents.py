@@ -373,3 +373,20 @@ def test_the_page_says_which_clocks_were_checked_and_moved(tmp_path):
     fix_skews(con)
     page = render_timeline(con, incidents(con))
     assert "moved by -7200 s" in page and "agrees" in page
+
+
+def test_an_apps_own_request_log_is_not_counted_beside_nginx(tmp_path):
+    # nestjs-pino logs each request too; nginx's line for the same request is the one counted
+    write(tmp_path / "b", {
+        "box/.pm2/pm2.log": "2024-05-28T12:00:00: PM2 log: App [api:0] exited with code [1] via signal [SIGINT]\n",
+        "box/var/log/nginx/access.log":
+            '203.0.113.9 - - [28/May/2024:12:00:01 +0000] "GET /api/a HTTP/1.1" 500 157 "-" "curl/8.1"\n',
+        "box/srv/api/logs/app.log":
+            '{"level":30,"time":1716897601000,"pid":7,"hostname":"box","req":{"method":"GET","url":"/api/a"},'
+            '"res":{"statusCode":500},"responseTime":3,"msg":"request completed"}\n',
+    })
+    con, res = ingest(tmp_path, tmp_path / "b", tz="UTC")
+    assert con.execute("SELECT source FROM events WHERE kind = 'http_request' ORDER BY source").fetchall() == [
+        ("nestjs",), ("nginx_access",)]
+    [inc] = incidents(con)
+    assert (inc["http_requests"], inc["http_5xx"]) == (1, 1)
