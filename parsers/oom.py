@@ -306,7 +306,7 @@ class _Report:
                 self.cols = names if names and names[-1] == "name" else None
                 self.anchored = True
                 return True
-            return False
+            return text.startswith("[<")      # a 3.x stack frame: "[<ffffffff8f5835a9>] dump_stack+0x19/0x1b"
         if c == "o" and text.startswith("oom-kill:constraint="):
             self._summary(text)
             self.anchored = True

@@ -18,7 +18,7 @@ import pytest
 import parsers.oom as oom
 from parsers.oom import KLine, OomGroup, assemble, unit_of
 
-from .helpers import sample
+from .helpers import ingest, sample
 
 K = 1024
 P = 4096
@@ -665,3 +665,30 @@ def test_never_raises():
         ts = [rnd.choice([None, 1_700_000_000_000_000 + rnd.randrange(10**9)]) for _ in texts]
         lines = kl(texts, ts)
         check_partition(lines, list(assemble(lines)))
+
+
+def test_3x_stack_frames_belong_to_the_report(tmp_path):
+    # CentOS 7 (3.10) prints its call trace as "[<ffffffff8f5835a9>] dump_stack+0x19/0x1b"; those lines are
+    # the report's own, and another kernel message printed inside it is the one interleaved line
+    head = ["node invoked oom-killer: gfp_mask=0x201da, order=0, oom_score_adj=0",
+            "CPU: 1 PID: 2431 Comm: node Kdump: loaded Not tainted 3.10.0-1160.15.2.el7.x86_64 #1",
+            "Call Trace:",
+            " [<ffffffff8f5835a9>] dump_stack+0x19/0x1b",
+            " [<ffffffff8f57e648>] dump_header+0x90/0x229",
+            " [<ffffffff8efc254d>] oom_kill_process+0x2cd/0x490"]
+    tail = ["Out of memory: Kill process 2431 (node) score 791 or sacrifice child",
+            "Killed process 2431 (node) total-vm:3393620kB, anon-rss:1645052kB, file-rss:0kB, shmem-rss:0kB"]
+    def messages(lines, foreign=False):
+        out = [f"Mar  9 14:02:11 legacy kernel: {l}" for l in head]
+        if foreign:
+            out.append("Mar  9 14:02:11 legacy kernel: IPv4: martian source 10.0.0.255 from 10.0.0.7, on dev eth0")
+        out += [f"Mar  9 14:02:11 legacy kernel: {l}" for l in tail]
+        return "\n".join(out) + "\n"
+    for foreign, want in ((False, 0), (True, 1)):
+        d = tmp_path / f"f{int(foreign)}" / "legacy" / "var" / "log"
+        d.mkdir(parents=True)
+        (d / "messages").write_text(messages(head, foreign))
+        con, _ = ingest(tmp_path / f"f{int(foreign)}", tmp_path / f"f{int(foreign)}", year=2021, tz="UTC")
+        assert con.execute("SELECT TRY_CAST(attrs->>'interleaved_lines' AS INT) FROM events "
+                           "WHERE kind = 'oom_invoked'").fetchall() == [(want,)]
+        con.close()
