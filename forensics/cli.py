@@ -207,7 +207,7 @@ def incidents(
         typer.echo("no incidents")
         return
     for i in found:
-        typer.echo(f"{i['ts']}  {i['host']}  {i['service']}  {i['trigger']}"
+        typer.echo(f"{i['ts']}  {i['host'] or '-'}  {i['service']}  {i['trigger']}"
                    + (f" ({i['limit']})" if i["limit"] else "") + f"\n  {i['summary']}")
         if i["unknowns"]:
             typer.echo("  not established: " + "; ".join(i["unknowns"]))
@@ -300,6 +300,9 @@ def main() -> None:
     except KeyboardInterrupt:
         typer.echo("forensics: interrupted", err=True)
         sys.exit(130)
+    except (ForensicsError, duckdb.Error) as e:   # whatever a command did not catch: one line, never a traceback
+        typer.echo(f"forensics: error: {str(e).splitlines()[0] if str(e) else type(e).__name__}", err=True)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

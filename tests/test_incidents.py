@@ -390,3 +390,18 @@ def test_an_apps_own_request_log_is_not_counted_beside_nginx(tmp_path):
         ("nestjs",), ("nginx_access",)]
     [inc] = incidents(con)
     assert (inc["http_requests"], inc["http_5xx"]) == (1, 1)
+
+
+def test_logs_given_as_files_without_a_host_still_make_incidents(tmp_path):
+    # files given one by one, outside a host folder, name no host: they are one host all the same
+    log = tmp_path / "pm2.log"
+    log.write_text("2024-05-28T12:00:00: PM2 log: App [api:0] starting in -fork mode-\n"
+                   "2024-05-28T12:00:01: PM2 log: App [api:0] online\n"
+                   "2024-05-28T12:30:00: PM2 log: App [api:0] exited with code [1] via signal [SIGINT]\n"
+                   "2024-05-28T12:30:01: PM2 log: App [api:0] online\n")
+    con, (res,) = ingest(tmp_path, log, tz="UTC")
+    assert res.host is None
+    [inc] = incidents(con)
+    assert (inc["host"], inc["service"], inc["exit_code"], inc["recovered_ts"], inc["restarts"]) == (
+        None, "api", 1, "2024-05-28T12:30:01Z", 0)
+    assert inc["id"] == "-/api/2024-05-28T12:30:00Z"

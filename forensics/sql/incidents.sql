@@ -178,7 +178,9 @@ FROM adopted a;
 -- deploy between them, as one incident (docs/incidents.md §3-§6). The view `incidents` is incidents_with(INTERVAL 10 MINUTE).
 CREATE OR REPLACE MACRO incidents_with(gap) AS TABLE
 WITH d AS (
-    SELECT *, CASE WHEN family = 'gave_up' THEN 0 ELSE 1 END AS is_death FROM deaths WHERE service IS NOT NULL
+    SELECT *, CASE WHEN family = 'gave_up' THEN 0 ELSE 1 END AS is_death,
+           coalesce(host, '') AS hk       -- the host as a join key: events without a host are one host too
+    FROM deaths WHERE service IS NOT NULL
 ),
 prev AS (
     SELECT *, lag(ts) OVER (PARTITION BY host, service ORDER BY ts, event_id) AS prev_ts FROM d
@@ -195,15 +197,15 @@ grouped AS (
     FROM marked
 ),
 moments AS (     -- deaths more than 5 s after the previous one are another death, whoever saw them
-    SELECT host, service, seq, count(*) FILTER (WHERE new_moment) AS moments
-    FROM (SELECT host, service, seq,
+    SELECT hk, service, seq, count(*) FILTER (WHERE new_moment) AS moments
+    FROM (SELECT hk, service, seq,
                  lag(ts) OVER (PARTITION BY host, service, seq ORDER BY ts, event_id) IS NULL
                  OR ts - lag(ts) OVER (PARTITION BY host, service, seq ORDER BY ts, event_id) > INTERVAL 5 SECOND AS new_moment
           FROM grouped WHERE is_death = 1)
     GROUP BY ALL
 ),
 spans AS (
-    SELECT host, service, seq, min(ts) AS ts,
+    SELECT hk, any_value(host) AS host, service, seq, min(ts) AS ts,
            coalesce(max(ts) FILTER (WHERE is_death = 1), min(ts)) AS end_ts,
            bool_or(family = 'gave_up') AS gave_up,
            coalesce(max(n) FILTER (WHERE family <> 'gave_up'), 0) AS family_deaths,
@@ -211,10 +213,10 @@ spans AS (
            CASE WHEN bool_or(resolved_by = 'time') THEN 'time'
                 WHEN bool_or(resolved_by = 'pid') THEN 'pid' ELSE 'unit' END AS link
     FROM (SELECT g.*, count(*) OVER (PARTITION BY host, service, seq, family) AS n FROM grouped g)
-    GROUP BY host, service, seq
+    GROUP BY hk, service, seq
 ),
 first_death AS (  -- the events of the first death: within 5 s of the incident's first event
-    SELECT s.host, s.service, s.seq,
+    SELECT s.hk, s.service, s.seq,
            arg_min(g.cause, CASE g.cause WHEN 'oom_kill' THEN 1 WHEN 'heap_oom' THEN 2
                                          WHEN 'memory_limit_restart' THEN 3 WHEN 'crash' THEN 4 ELSE 5 END) AS trigger,
            arg_min(g.event_id, CASE g.family WHEN 'kernel' THEN 1 WHEN 'oomd' THEN 2 WHEN 'v8' THEN 3
@@ -238,18 +240,18 @@ first_death AS (  -- the events of the first death: within 5 s of the incident's
            any_value(g.killer) FILTER (WHERE g.family IN ('oomd', 'systemd_oom') AND g.killer IS NOT NULL) AS killer
     FROM spans s JOIN grouped g ON g.host IS NOT DISTINCT FROM s.host AND g.service = s.service AND g.seq = s.seq
     WHERE g.ts <= s.ts + INTERVAL 5 SECOND
-    GROUP BY s.host, s.service, s.seq
+    GROUP BY s.hk, s.service, s.seq
 ),
 base AS (
     SELECT s.* EXCLUDE (family_deaths), greatest(s.family_deaths, coalesce(m.moments, 0)) AS deaths,
-           f.* EXCLUDE (host, service, seq),
+           f.* EXCLUDE (hk, service, seq),
            (SELECT min(st.ts) FROM service_starts st
             WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts > s.end_ts
               AND coalesce(st.phase, '') <> 'starting') AS recovered_ts,   -- PM2: online, not starting
            (SELECT max(st.ts) FROM service_starts st
             WHERE st.host IS NOT DISTINCT FROM s.host AND st.service = s.service AND st.ts <= s.ts
               AND coalesce(st.phase, '') NOT IN ('online', 'running')) AS last_start_ts   -- when the process began
-    FROM spans s JOIN first_death f USING (host, service, seq) LEFT JOIN moments m USING (host, service, seq)
+    FROM spans s JOIN first_death f USING (hk, service, seq) LEFT JOIN moments m USING (hk, service, seq)
 ),
 with_deploy AS (
     SELECT b.*,
@@ -267,7 +269,7 @@ windows AS (
     FROM with_deploy w LEFT JOIN deploys dp ON dp.event_id = w.deploy_event_id
 ),
 trend_raw AS (   -- the victim's samples from the trend window's start to its death, per metric
-    SELECT w.host, w.service, w.seq, m.metric, count(*) AS n,
+    SELECT w.hk, w.service, w.seq, m.metric, count(*) AS n,
            arg_min(m.bytes, (m.ts, m.event_id)) AS first_bytes, arg_max(m.bytes, (m.ts, m.event_id)) AS last_bytes,
            arg_min(m.event_id, (m.ts, m.event_id)) AS first_event_id,
            arg_max(m.event_id, (m.ts, m.event_id)) AS last_event_id,
@@ -279,7 +281,7 @@ trend_raw AS (   -- the victim's samples from the trend window's start to its de
     GROUP BY ALL
 ),
 trend AS (
-    SELECT host, service, seq,
+    SELECT hk, service, seq,
            arg_min(metric, CASE metric WHEN 'rss' THEN 1 WHEN 'heap_used' THEN 2 ELSE 3 END) AS memory_metric,
            arg_min({n: n, first_bytes: first_bytes, last_bytes: last_bytes, first_event_id: first_event_id,
                     last_event_id: last_event_id, slope: slope_per_min, r2: r2},
@@ -287,7 +289,7 @@ trend AS (
     FROM trend_raw GROUP BY ALL
 ),
 ports AS (       -- the ports the service and the host's other services were seen listening on, and whether it is PHP
-    SELECT w.host, w.service, w.seq,
+    SELECT w.hk, w.service, w.seq,
            coalesce(list(lp.port) FILTER (WHERE lp.service = w.service), []) AS own_ports,
            coalesce(list(lp.port) FILTER (WHERE lp.service <> w.service AND lp.port IS NOT NULL), []) AS other_ports,
            w.service ILIKE '%php%' OR coalesce(w.kernel_process, w.any_process, '') ILIKE 'php%' AS php
@@ -295,14 +297,14 @@ ports AS (       -- the ports the service and the host's other services were see
     GROUP BY ALL
 ),
 impact AS (      -- nginx's requests on the host in the impact window that can belong to the service
-    SELECT w.host, w.service, w.seq, count(h.event_id) AS http_requests,
+    SELECT w.hk, w.service, w.seq, count(h.event_id) AS http_requests,
            count(h.event_id) FILTER (WHERE h.status BETWEEN 500 AND 599) AS http_5xx,
            min(h.ts) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_ts,
            max(h.ts) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_ts,
            arg_min(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_event_id,
            arg_max(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_event_id,
            count(DISTINCT h.file_id) AS http_files
-    FROM windows w JOIN ports p USING (host, service, seq) LEFT JOIN http_requests h
+    FROM windows w JOIN ports p USING (hk, service, seq) LEFT JOIN http_requests h
       ON h.host IS NOT DISTINCT FROM w.host AND h.ts BETWEEN w.impact_from AND w.impact_to
      -- where the access log names the upstream ($upstream_addr), only the service's own requests
      AND NOT (coalesce(h.upstream_addr, '') ILIKE 'unix:%' AND NOT p.php)
@@ -311,9 +313,9 @@ impact AS (      -- nginx's requests on the host in the impact window that can b
     GROUP BY ALL
 ),
 upstream AS (    -- nginx's upstream errors on the host in the impact window that can belong to the service
-    SELECT w.host, w.service, w.seq, count(u.event_id) AS upstream_errors,
+    SELECT w.hk, w.service, w.seq, count(u.event_id) AS upstream_errors,
            arg_min(u.event_id, (u.ts, u.event_id)) AS first_upstream_event_id
-    FROM windows w JOIN ports p USING (host, service, seq) LEFT JOIN upstream_errors u
+    FROM windows w JOIN ports p USING (hk, service, seq) LEFT JOIN upstream_errors u
       ON u.host IS NOT DISTINCT FROM w.host AND u.ts BETWEEN w.impact_from AND w.impact_to
      AND NOT (coalesce(u.upstream, '') ILIKE '%unix:%' AND NOT p.php)
      AND (u.upstream_port IS NULL OR list_contains(p.own_ports, u.upstream_port)
@@ -321,7 +323,7 @@ upstream AS (    -- nginx's upstream errors on the host in the impact window tha
     GROUP BY ALL
 ),
 errs_raw AS (
-    SELECT w.host, w.service, w.seq, w.deploy_ts, e.kind, count(*) AS n, min(e.ts) AS first_ts,
+    SELECT w.hk, w.service, w.seq, w.deploy_ts, e.kind, count(*) AS n, min(e.ts) AS first_ts,
            arg_min(e.event_id, (e.ts, e.event_id)) AS first_event_id
     FROM windows w JOIN errors e
       ON e.host IS NOT DISTINCT FROM w.host
@@ -329,17 +331,17 @@ errs_raw AS (
     GROUP BY ALL
 ),
 errs AS (
-    SELECT r.host, r.service, r.seq,
+    SELECT r.hk, r.service, r.seq,
            list({kind: r.kind, count: r.n, first_ts: r.first_ts, first_event_id: r.first_event_id,
                  new: CASE WHEN r.deploy_ts IS NULL THEN NULL
-                           ELSE NOT EXISTS (SELECT 1 FROM errors e2 WHERE e2.host IS NOT DISTINCT FROM r.host
+                           ELSE NOT EXISTS (SELECT 1 FROM errors e2 WHERE coalesce(e2.host, '') = r.hk
                                             AND e2.kind = r.kind AND e2.ts >= r.deploy_ts - INTERVAL 1 HOUR
                                             AND e2.ts < r.deploy_ts) END}
                 ORDER BY r.first_ts, r.kind) AS errors
     FROM errs_raw r GROUP BY ALL
 ),
 unit_limits AS (  -- the memory the unit's configuration allows (MemoryMax=, or cgroup v1's MemoryLimit=)
-    SELECT w.host, w.service, w.seq,
+    SELECT w.hk, w.service, w.seq,
            max(coalesce(TRY_CAST(c.attrs->>'memory_max_bytes' AS BIGINT),
                         TRY_CAST(c.attrs->>'memory_limit_bytes' AS BIGINT))) AS unit_memory_max_bytes,
            min(c.event_id) AS unit_config_event_id
@@ -348,7 +350,7 @@ unit_limits AS (  -- the memory the unit's configuration allows (MemoryMax=, or 
      AND c.unit IN (w.service, w.manager_unit, regexp_extract(coalesce(w.oom_memcg, ''), '([^/]+)$', 1))
     GROUP BY ALL
 )
-SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ') AS id,
+SELECT coalesce(w.host, '-') || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ') AS id,
        w.host, w.service, coalesce(w.manager_unit, w.service) AS unit,
        coalesce(w.kernel_process, w.any_process) AS process, coalesce(w.kernel_pid, w.any_pid) AS pid,
        w.ts, w.end_ts, w.trigger,
@@ -392,11 +394,11 @@ SELECT w.host || '/' || w.service || '/' || strftime(w.ts, '%Y-%m-%dT%H:%M:%SZ')
           AND st.service = w.service AND st.ts = w.recovered_ts AND coalesce(st.phase, '') <> 'starting') AS recovered_event_id,
        w.has_kernel, i.http_files, w.impact_from, w.impact_to, w.trend_from
 FROM windows w
-LEFT JOIN trend t USING (host, service, seq)
-LEFT JOIN impact i USING (host, service, seq)
-LEFT JOIN upstream u USING (host, service, seq)
-LEFT JOIN errs er USING (host, service, seq)
-LEFT JOIN unit_limits ul USING (host, service, seq)
+LEFT JOIN trend t USING (hk, service, seq)
+LEFT JOIN impact i USING (hk, service, seq)
+LEFT JOIN upstream u USING (hk, service, seq)
+LEFT JOIN errs er USING (hk, service, seq)
+LEFT JOIN unit_limits ul USING (hk, service, seq)
 ORDER BY w.ts, w.host, w.service;
 
 CREATE OR REPLACE VIEW incidents AS SELECT * FROM incidents_with(INTERVAL 10 MINUTE);
