@@ -6,14 +6,14 @@ forensics.
 """
 from __future__ import annotations
 
-from . import (deploy_log, dmesg, git_log, git_reflog, journal_export, journal_json, journal_short, laravel, nestjs,
-               nginx_access, nginx_error, nginx_json, node_heap, php_fpm, pm2, pm2_app, pm2_jlist, supervisor_app,
-               supervisord, syslog, systemd_unit)
+from . import (deploy_log, dmesg, git_log, git_reflog, journal_export, journal_json, journal_short, laravel,
+               mysql_error, nestjs, nginx_access, nginx_error, nginx_json, node_heap, php_fpm, pm2, pm2_app, pm2_jlist,
+               redis, supervisor_app, supervisord, syslog, systemd_unit)
 
 # Sniffing order matters only on ties: more specific formats first.
 MODULES = [journal_export, journal_json, nginx_json, pm2_jlist, dmesg, journal_short, nginx_access, nginx_error,
-           supervisord, laravel, php_fpm, nestjs, node_heap, pm2, pm2_app, supervisor_app, git_log, git_reflog,
-           deploy_log, systemd_unit, syslog]
+           supervisord, laravel, php_fpm, redis, mysql_error, nestjs, node_heap, pm2, pm2_app, supervisor_app, git_log,
+           git_reflog, deploy_log, systemd_unit, syslog]
 FORMATS = {m.NAME: m for m in MODULES}
 
 

@@ -13,17 +13,19 @@ from .helpers import SAMPLES
 BY_FOLDER = {
     "dmesg": "dmesg", "journal-export": "journal_export", "journal-json": "journal_json",
     "journal-native": None,        # binary: the ingest knows it by its magic and reads it through journalctl
-    "journal-short": "journal_short", "kern-log": "syslog", "laravel": "laravel", "mysql": None,
+    "journal-short": "journal_short", "kern-log": "syslog", "laravel": "laravel", "mysql": "mysql_error",
     "nestjs": "nestjs", "nginx-access": "nginx_access", "nginx-error": "nginx_error",
-    "node-heap-oom": "node_stderr", "oomd": "syslog", "pm2": "pm2", "redis": None,
+    "node-heap-oom": "node_stderr", "oomd": "syslog", "pm2": "pm2", "redis": "redis",
     "supervisor": "supervisord", "syslog": "syslog",
 }
 EXCEPT = {
     # journalctl -o short without its banner is the same lines as a syslog file
     "journal-short/derived-s4-ubuntu16-system.short.txt": "syslog",
     "journal-short/issue-systemd-22032-oomd-kill-journal-excerpt.txt": "syslog",
-    # MariaDB through rsyslog is a syslog file; the client's error and MySQL's own log have no reader yet
+    # MariaDB through rsyslog is a syslog file; the mysql client's "ERROR 1040 (08004): Too many connections" is
+    # what a client printed on its screen, not a log
     "mysql/lab-mariadb-10.11-via-rsyslog-startup-excerpt.log": "syslog",
+    "mysql/lab-mariadb-10.11-mysql-cli-error-1040.txt": None,
     # earlyoom's stdout has no times; the cloudpanel excerpt was trimmed to "HH:MM:SS kernel: ..." by its reporter
     "oomd/issue-earlyoom-131-stdout-v1.3-excerpt.txt": None,
     "syslog/issue-cloudpanel-ce-333-user-trimmed-oom-grep-excerpt.log": None,
