@@ -36,3 +36,21 @@ def accounted(con, file_id: int) -> tuple[int, int]:
                          [file_id]).fetchone()[0]
     rej = con.execute("SELECT count(*) FROM rejects WHERE file_id = ?", [file_id]).fetchone()[0]
     return lines, inside + rej
+
+
+def line_count(data: bytes) -> int:
+    """Lines in a file's bytes, a last line without a newline included."""
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
+
+
+def assert_accounted(data: bytes, events, rejects, ordered: bool = True) -> None:
+    """Every line of ``data`` is inside an event's span or rejected, once: the lines events hold (``nlines``
+    where several events share a line) plus the rejects add up to the file's lines; events keep file order."""
+    n = line_count(data)
+    spans = {x for e in events for x in range(e.line, e.line_end + 1)}
+    rejected = [r.line for r in rejects]
+    assert spans | set(rejected) == set(range(1, n + 1))
+    assert not spans & set(rejected) and len(rejected) == len(set(rejected))
+    assert sum(e.line_end - e.line + 1 if e.nlines is None else e.nlines for e in events) + len(rejects) == n
+    if ordered:
+        assert [e.line for e in events] == sorted(e.line for e in events)

@@ -17,7 +17,7 @@ from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import SAMPLES, accounted, ingest, sample
+from .helpers import SAMPLES, accounted, assert_accounted, ingest, line_count, sample
 
 MOD = "parsers.dmesg"
 LAB = "dmesg/lab-k6.18-memcg-oom-node.dmesg"
@@ -31,16 +31,6 @@ def parse_file(p: Path, ctx: Context | None = None):
     data = p.read_bytes()
     events, rejects = run(MOD, data, ctx)
     return data, events, rejects
-
-
-def line_count(data: bytes) -> int:
-    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
-
-
-def assert_accounted(data: bytes, events, rejects) -> None:
-    """Spans and rejects cover every line once: no overlap, no gap."""
-    used = [n for e in events for n in range(e.line, e.line_end + 1)] + [r.line for r in rejects]
-    assert sorted(used) == list(range(1, line_count(data) + 1))
 
 
 # --- the real files ---------------------------------------------------------------------------------------------

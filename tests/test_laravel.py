@@ -23,21 +23,10 @@ from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import accounted, ingest, sample
+from .helpers import accounted, assert_accounted, ingest, line_count, sample
 
 L0 = "laravel/lnav-logfile_laravel.0"
 L1 = "laravel/lnav-logfile_laravel.1"
-
-
-def lines_of(data: bytes) -> int:
-    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-
-
-def assert_accounted(data: bytes, events, rejects):
-    inside = sum(e.line_end - e.line + 1 for e in events)
-    assert inside + len(rejects) == lines_of(data)
-    spans = sorted([(e.line, e.line_end) for e in events] + [(r.line, r.line) for r in rejects])
-    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
 
 
 # ---------------------------------------------------------------- laravel, real files
@@ -47,7 +36,7 @@ def test_lnav_laravel_0_entries_kinds_and_fields():
     events, rejects = run("parsers.laravel", data, Context(tz=zone("Europe/Berlin")))
     assert rejects == [] and len(events) == 82
     assert_accounted(data, events, rejects)
-    assert lines_of(data) == 1416
+    assert line_count(data) == 1416
     di = [e for e in events if e.attrs.get("exception", "").endswith("BindingResolutionException")]
     assert [(e.line, e.line_end, e.kind, e.attrs["target_class"]) for e in di] == [
         (1, 33, "di_error", "Fruitcake\\Cors\\HandleCors"), (34, 58, "di_error", "Fruitcake\\Cors\\HandleCors")]

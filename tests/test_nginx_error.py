@@ -18,7 +18,7 @@ from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import accounted, ingest, sample
+from .helpers import accounted, assert_accounted, ingest, line_count, sample
 
 MOD = "parsers.nginx_error"
 RUN3 = "nginx-error/lab-run3-nginx-1.22-error.log"
@@ -40,13 +40,6 @@ def parse_file(rel: str, ctx: Context | None = None):
     data = sample(rel).read_bytes()
     events, rejects = run(MOD, data, ctx)
     return data, events, rejects
-
-
-def assert_accounted(data: bytes, events, rejects):
-    """Every line of the text is in exactly one event or reject."""
-    n = len(data.split(b"\n")) - (1 if data.endswith(b"\n") else 0) if data else 0
-    covered = [i for e in events for i in range(e.line, e.line_end + 1)] + [r.line for r in rejects]
-    assert sorted(covered) == list(range(1, n + 1))
 
 
 def reasons(events) -> Counter:

@@ -12,24 +12,11 @@ from parsers import node_heap
 from parsers.context import Context
 from parsers.testing import run
 
-from .helpers import accounted, ingest, sample
+from .helpers import accounted, assert_accounted, ingest, line_count, sample
 
 MOD = "parsers.node_heap"
 DIR = "node-heap-oom/"
 MB = 1048576
-
-
-def line_count(data: bytes) -> int:
-    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-
-
-def assert_accounted(data: bytes, events, rejects) -> None:
-    """Every line is inside an event or rejected; nlines adds up to the file's lines."""
-    n = line_count(data)
-    covered = {x for e in events for x in range(e.line, e.line_end + 1)} | {r.line for r in rejects}
-    assert covered == set(range(1, n + 1))
-    assert sum(e.line_end - e.line + 1 if e.nlines is None else e.nlines for e in events) + len(rejects) == n
-    assert not {r.line for r in rejects} & {x for e in events for x in range(e.line, e.line_end + 1)}
 
 
 def mb(x: str) -> int:

@@ -21,7 +21,7 @@ from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import sample
+from .helpers import assert_accounted, line_count, sample
 
 DAEMON = "parsers.pm2"
 APP = "parsers.pm2_app"
@@ -33,20 +33,6 @@ TIMED = "pm2/lab-pm2-5.4.3-api-out-time-prefix.log"
 INDEX_ERR = "pm2/salilw1999-index-error.log"
 MM_ERR = "pm2/kqsmea8-pibackup-MagicMirror-error-0.log"
 BERLIN = zone("Europe/Berlin")
-
-
-def line_count(data: bytes) -> int:
-    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-
-
-def assert_accounted(data: bytes, events, rejects) -> None:
-    """Every line is inside exactly one event's counted lines or rejected (nlines where spans share a line)."""
-    counted = sum(e.line_end - e.line + 1 if e.nlines is None else e.nlines for e in events) + len(rejects)
-    assert counted == line_count(data)
-    if all(e.nlines is None for e in events):
-        used = [n for e in events for n in range(e.line, e.line_end + 1)] + [r.line for r in rejects]
-        assert sorted(used) == list(range(1, line_count(data) + 1))
-    assert [e.line for e in events] == sorted(e.line for e in events)  # order kept
 
 
 def parse(module: str, rel_or_text: str, ctx: Context | None = None):

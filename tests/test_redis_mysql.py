@@ -25,7 +25,7 @@ from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import accounted, ingest, sample
+from .helpers import accounted, assert_accounted, ingest, line_count, sample
 
 ENOMEM = "redis/issue-pulibrary-bibdata-500-redis-fork-enomem-excerpt.log"
 REDIS6 = "redis/issue-nextcloud-snap-1836-redis6-with-year-excerpt.log"
@@ -33,17 +33,6 @@ REDIS28 = "redis/issue-overleaf-107-redis2.8-pid-bracket-excerpt.log"
 MYSQL8 = "mysql/lnav-logfile_mysql_error.0"
 CLI = "mysql/lab-mariadb-10.11-mysql-cli-error-1040.txt"
 RSYSLOG = "mysql/lab-mariadb-10.11-via-rsyslog-startup-excerpt.log"
-
-
-def lines_of(data: bytes) -> int:
-    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-
-
-def assert_accounted(data: bytes, events, rejects):
-    inside = sum(e.line_end - e.line + 1 for e in events)
-    assert inside + len(rejects) == lines_of(data)
-    spans = sorted([(e.line, e.line_end) for e in events] + [(r.line, r.line) for r in rejects])
-    assert all(a[1] < b[0] for a, b in zip(spans, spans[1:]))
 
 
 def ms(y, mo, d, h, mi, s, milli=0):
@@ -56,7 +45,7 @@ def test_redis_fork_enomem_sample():
     data = sample(ENOMEM).read_bytes()
     # "14 Oct" without a year: --year 2017; the host in New York (EDT, UTC-4)
     events, rejects = run("parsers.redis", data, Context(path=ENOMEM, tz=zone("America/New_York"), year=2017))
-    assert rejects == [] and len(events) == 12 == lines_of(data)
+    assert rejects == [] and len(events) == 12 == line_count(data)
     assert_accounted(data, events, rejects)
     assert {(e.unit, e.process, e.pid, e.ts_quality) for e in events} == {
         ("redis-server", "redis-server", 1255, "year_inferred")}

@@ -20,7 +20,7 @@ from parsers.context import Context
 from parsers.testing import run
 from parsers.timeutil import utc_us, zone
 
-from .helpers import accounted, ingest, sample
+from .helpers import accounted, assert_accounted, ingest, line_count, sample
 
 MOD = "parsers.supervisord"
 RUN3 = "supervisor/lab-run3-supervisord-4.2.5.log"
@@ -33,17 +33,6 @@ def parse_file(rel: str, ctx: Context | None = None):
     data = sample(rel).read_bytes()
     events, rejects = run(MOD, data, ctx)
     return data, events, rejects
-
-
-def line_count(data: bytes) -> int:
-    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
-
-
-def assert_accounted(data: bytes, events, rejects) -> None:
-    """Spans and rejects cover every line once: no overlap, no gap, in order."""
-    used = [n for e in events for n in range(e.line, e.line_end + 1)] + [r.line for r in rejects]
-    assert sorted(used) == list(range(1, line_count(data) + 1))
-    assert [e.line for e in events] == sorted(e.line for e in events)
 
 
 def kinds(events) -> dict:
