@@ -83,7 +83,7 @@ from typing import BinaryIO, Iterator
 
 from .context import Context
 from .model import Event, Reject
-from .records import parse_records
+from .records import first_rule, parse_records
 from .supervisord import SIGNALS
 from .timeutil import parse_offset, utc_us
 
@@ -241,12 +241,7 @@ class Reader:
                 kind = "restart"
             return Event(ts, q, kind, text, n, n + len(more), severity=sev, process=process, pid=pid,
                          attrs=attrs or None)
-        what, mm = None, None
-        for rx, w in MESSAGES:
-            mm = rx.match(message)
-            if mm:
-                what = w
-                break
+        what, mm = first_rule(MESSAGES, message)
         mg = mm.groupdict() if mm else {}
         if what == "starting":
             kind, pid = "service_start", int(mg["pid"])

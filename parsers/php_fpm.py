@@ -50,7 +50,7 @@ from typing import BinaryIO, Iterator
 
 from .context import Context
 from .model import Event, Reject
-from .records import parse_records
+from .records import first_rule, parse_records
 from .timeutil import month_number
 
 NAME = "php_fpm"
@@ -120,12 +120,7 @@ class Reader:
         if p:
             attrs["pool"] = p.group("pool")
             body = message[p.end():]
-        what, m = None, None
-        for rx, w in MESSAGES:
-            m = rx.match(body)
-            if m:
-                what = w
-                break
+        what, m = first_rule(MESSAGES, body)
         if what == "slowlog" and sev is not None:
             what = None
         g = m.group if m else None

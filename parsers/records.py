@@ -7,6 +7,7 @@ an Event.  Lines before any record are rejected.
 """
 from __future__ import annotations
 
+import re
 from typing import BinaryIO, Iterator, Protocol
 
 from .context import text_lines
@@ -38,3 +39,13 @@ def parse_records(reader: RecordReader, raw: BinaryIO, start: int, name: str) ->
                          f"not a {name} line, and no record before it to continue", line)
     if pending is not None:
         yield reader.event(*pending, more)
+
+
+def first_rule(rules, text: str) -> tuple[str | None, re.Match | None]:
+    """The first ``(pattern, name)`` of ``rules`` whose pattern matches at the start of ``text``:
+    ``(name, match)``, else ``(None, None)``. The message tables of the line formats are read with it."""
+    for rx, name in rules:
+        m = rx.match(text)
+        if m:
+            return name, m
+    return None, None

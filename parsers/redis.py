@@ -76,7 +76,7 @@ from typing import BinaryIO, Iterable, Iterator
 
 from .context import Context
 from .model import Event, Reject
-from .records import parse_records
+from .records import first_rule, parse_records
 from .supervisord import SIGNALS
 from .timeutil import month_number
 
@@ -187,12 +187,7 @@ class Reader:
         level, sev = LEVELS[lvl] if lvl else ("warning", 4)
         attrs["level"] = level
         kind = "log"
-        what, m = None, None
-        for rx, w in MESSAGES:
-            m = rx.match(message)
-            if m:
-                what = w
-                break
+        what, m = first_rule(MESSAGES, message)
         g = m.group if m else None
         if what in ("started", "starting"):
             kind = "service_start"

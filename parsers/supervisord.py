@@ -88,6 +88,7 @@ import regex
 
 from .context import Context, text_lines, with_last
 from .model import Event, Reject
+from .records import first_rule
 
 NAME = "supervisord"
 DESCRIPTION = "supervisor's main log (supervisord.log): local time with ,mmm and CRIT/ERRO/WARN/INFO/DEBG levels"
@@ -258,12 +259,7 @@ class Reader:
     def events(self, n: int, ts: int, sev: int, message: str, more: list[str]) -> Iterator[Event]:
         """The event(s) of one record: its first line at ``n`` with its message, and ``more`` lines."""
         kind, unit, process, pid, attrs = "log", None, "supervisord", None, {}
-        what, m = None, None
-        for rx, w in MESSAGES:
-            m = rx.match(message)
-            if m:
-                what = w
-                break
+        what, m = first_rule(MESSAGES, message)
         g = m.group if m else None
         if what in ("spawned", "running", "exited", "stopped", "gave_up", "killing", "problem", "output"):
             unit, process = g("name"), None
