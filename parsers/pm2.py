@@ -285,11 +285,7 @@ class Reader:
                 return "process_exit", app, pid or None
             m = R_STARTING.match(text)
             if m:
-                self._app(m.group("app"), m.group("id"), attrs)
-                attrs["mode"] = m.group("mode")
-                attrs["phase"] = "starting"
-                self._started(m.group("id"))
-                return "service_start", m.group("app"), None
+                return self._starting(m, attrs)
             m = R_ONLINE.match(text)
             if m:
                 self._app(m.group("app"), m.group("id"), attrs)
@@ -317,11 +313,7 @@ class Reader:
                 return "service_stop", m.group("app"), None
             m = R_STARTING2.match(text)
             if m:
-                self._app(m.group("app"), m.group("id"), attrs)
-                attrs["mode"] = m.group("mode")
-                attrs["phase"] = "starting"
-                self._started(m.group("id"))
-                return "service_start", m.group("app"), None
+                return self._starting(m, attrs)
             m = R_UNSTABLE.match(text)
             if m:
                 attrs["restarts"] = int(m.group("n"))
@@ -431,6 +423,15 @@ class Reader:
         if name is not None:
             attrs["app"] = name
         return name
+
+    def _starting(self, m: re.Match, attrs: dict) -> tuple[str, str, None]:
+        """PM2 starting an app ("App [api:0] starting in -fork mode-", PM2 2.x's "Starting execution
+        sequence in -fork mode- for app name:api id:0")."""
+        self._app(m.group("app"), m.group("id"), attrs)
+        attrs["mode"] = m.group("mode")
+        attrs["phase"] = "starting"
+        self._started(m.group("id"))
+        return "service_start", m.group("app"), None
 
     def _started(self, raw_id: str) -> None:
         self.stopping.pop(raw_id, None)
