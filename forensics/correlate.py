@@ -115,17 +115,13 @@ def incidents(con: duckdb.DuckDBPyConnection, host: str | None = None, since: An
         return []
     ids = sorted({i for r in rows for i in _evidence_ids(r)})
     facts = _event_facts(con, ids)
-    nginx_hosts = {h for (h,) in con.execute(
-        "SELECT DISTINCT host FROM events WHERE kind IN ('http_request', 'upstream_error') "
-        "AND source IN ('nginx_access', 'nginx_json', 'nginx_error')").fetchall()}
     out = []
     for r in rows:
-        families = {facts[i]["family"] for i in r["death_event_ids"] if i in facts and facts[i]["family"]}
         inc = {k: r.get(k) for k in FIELDS if k in r}
         inc["errors"] = [{"kind": e["kind"], "count": e["count"], "first_ts": iso(e["first_ts"]), "new": e["new"]}
                          for e in (r["errors"] or [])]
-        inc["unknowns"] = _unknowns(r, r["host"] in nginx_hosts)
-        inc["summary"] = summary(r, families, r["host"] in nginx_hosts)
+        inc["unknowns"] = _unknowns(r, r["nginx_logged"])
+        inc["summary"] = summary(r, set(r["families"]), r["nginx_logged"])
         inc["evidence"] = _evidence(r, facts)
         for k in ("ts", "end_ts", "recovered_ts", "deploy_ts", "first_5xx_ts", "last_5xx_ts"):
             inc[k] = iso(inc[k])
@@ -150,11 +146,11 @@ def _event_facts(con: duckdb.DuckDBPyConnection, ids: list[int]) -> dict[int, di
     if not ids:
         return {}
     rows = con.execute("""
-        SELECT e.event_id, f.path, e.line, e.ts::TIMESTAMP, e.kind, d.family
-        FROM events e JOIN files f USING (file_id) LEFT JOIN deaths d USING (event_id)
+        SELECT e.event_id, f.path, e.line, e.ts::TIMESTAMP, e.kind
+        FROM events e JOIN files f USING (file_id)
         WHERE e.event_id IN (SELECT unnest(?::BIGINT[]))""", [ids]).fetchall()
-    return {i: {"file": p, "line": ln, "ts": ts and ts.replace(tzinfo=dt.timezone.utc), "kind": k, "family": fam}
-            for i, p, ln, ts, k, fam in rows}
+    return {i: {"file": p, "line": ln, "ts": ts and ts.replace(tzinfo=dt.timezone.utc), "kind": k}
+            for i, p, ln, ts, k in rows}
 
 
 def _evidence(r: dict, facts: dict[int, dict]) -> list[dict]:

@@ -210,6 +210,7 @@ spans AS (
            bool_or(family = 'gave_up') AS gave_up,
            coalesce(max(n) FILTER (WHERE family <> 'gave_up'), 0) AS family_deaths,
            list(event_id ORDER BY ts, event_id) AS death_event_ids,
+           list(DISTINCT family ORDER BY family) AS families,
            CASE WHEN bool_or(resolved_by = 'time') THEN 'time'
                 WHEN bool_or(resolved_by = 'pid') THEN 'pid' ELSE 'unit' END AS link
     FROM (SELECT g.*, count(*) OVER (PARTITION BY host, service, seq, family) AS n FROM grouped g)
@@ -392,7 +393,9 @@ SELECT coalesce(w.host, '-') || '/' || w.service || '/' || strftime(w.ts, '%Y-%m
        u.first_upstream_event_id, ul.unit_config_event_id,
        (SELECT min(st.event_id) FROM service_starts st WHERE st.host IS NOT DISTINCT FROM w.host
           AND st.service = w.service AND st.ts = w.recovered_ts AND coalesce(st.phase, '') <> 'starting') AS recovered_event_id,
-       w.has_kernel, i.http_files, w.impact_from, w.impact_to, w.trend_from
+       w.has_kernel, i.http_files, w.impact_from, w.impact_to, w.trend_from, w.families,
+       EXISTS (SELECT 1 FROM events n WHERE n.host IS NOT DISTINCT FROM w.host
+               AND n.source IN ('nginx_access', 'nginx_json', 'nginx_error')) AS nginx_logged
 FROM windows w
 LEFT JOIN trend t USING (hk, service, seq)
 LEFT JOIN impact i USING (hk, service, seq)
