@@ -36,8 +36,8 @@ LIFECYCLE_BUCKETS = 2000
 STEPS_S = (1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400)
 MAX_MEMORY_CHARTS = 8
 MAX_SERIES = 4           # memory metrics drawn per process, in this order of preference:
-METRIC_ORDER = ("rss", "memory", "heap_used", "V8 heap after GC", "heap_total", "memory_peak")
-METRIC_LABELS = {"rss": "RSS", "heap_used": "heap used", "heap_total": "heap total",
+METRIC_ORDER = ("rss", "memory", "heap_used", "gc_heap_after", "heap_total", "memory_peak")
+METRIC_LABELS = {"rss": "RSS", "heap_used": "heap used", "heap_total": "heap total", "gc_heap_after": "V8 heap after GC",
                  "memory_peak": "peak (systemd, at stop)", "array_buffers": "array buffers"}
 
 # The timeline's lanes, in the order a failure usually unfolds.
@@ -53,6 +53,9 @@ LANE_SQL = """CASE
        OR e.attrs->>'killer' IS NOT NULL THEN 'systemd'
   ELSE 'app' END"""
 STATUS_SQL = "TRY_CAST(e.attrs->>'status' AS INTEGER)"
+# nginx's requests, as the http_requests view and the incidents count them (an app's own request log beside
+# nginx's would count each request twice)
+NGINX_REQUEST_SQL = "(e.kind = 'http_request' AND e.source IN ('nginx_access', 'nginx_json'))"
 ERROR_KINDS = ("app_error", "di_error", "connection_error", "upstream_error", "leak_hint")
 # Order in which key events survive the cap: evidence first, then what a process did, then errors.
 PRIO_SQL = f"""CASE
@@ -203,9 +206,10 @@ class _Page:
     def q(self, sql: str, params: Iterable = ()) -> list[tuple]:
         return self.con.execute(sql, list(params)).fetchall()
 
-    def where(self, alias: str = "e") -> tuple[str, list]:
-        """Events of the page: timed, one copy each, on the host and in the window asked for."""
-        sql = f"{alias}.ts IS NOT NULL AND {alias}.duplicate_of IS NULL"
+    def where(self, alias: str = "e", view: bool = False) -> tuple[str, list]:
+        """Events of the page: timed, one copy each, on the host and in the window asked for. ``view``: rows
+        of a view over events (memory_samples, deaths) that has already left the copies out."""
+        sql = f"{alias}.ts IS NOT NULL" + ("" if view else f" AND {alias}.duplicate_of IS NULL")
         params: list = []
         if self.host:
             sql += f" AND {alias}.host = ?"
@@ -372,7 +376,7 @@ class _Page:
 
     def density(self, lanes: list[dict]) -> list[list]:
         """Error-ish events (errors, upstream errors, 5xx) per lane and bucket: [lane, step, t, n]."""
-        cond = f"(e.kind IN {ERROR_KINDS} OR (e.kind = 'http_request' AND {STATUS_SQL} >= 500))"
+        cond = f"(e.kind IN {ERROR_KINDS} OR ({NGINX_REQUEST_SQL} AND {STATUS_SQL} >= 500))"
         rows = self.bucketed(f"e.host | {LANE_SQL}", cond, "count(*)", DENSITY_BUCKETS)
         idx = {(l["host"], l["lane"]): i for i, l in enumerate(lanes)}
         return [[idx[(h, l)], step, b, n] for h, l, step, b, n in rows if (h, l) in idx]
@@ -380,7 +384,7 @@ class _Page:
     # -- charts
     def http(self) -> list[dict]:
         status = STATUS_SQL.replace("e.attrs", "attrs")
-        rows = self.bucketed("e.host", "e.kind = 'http_request'",
+        rows = self.bucketed("e.host", NGINX_REQUEST_SQL,
                              f"count(*), count(*) FILTER (WHERE {status} >= 500), "
                              f"count(*) FILTER (WHERE {status} BETWEEN 400 AND 499)", HTTP_BUCKETS)
         hosts: dict[str, dict] = {}
@@ -393,37 +397,26 @@ class _Page:
 
     def memory(self) -> list[dict]:
         """Memory of each process over time, per host and unit (or process name), with its limits."""
-        w, p = self.where()
-        svc = "coalesce(e.unit, e.process, '?')"
+        # the samples as correlation reads them (view memory_samples), thinned to MEMORY_POINTS per series
+        w, p = self.where("m", view=True)
         samples = self.q(f"""
-            WITH s AS (
-                SELECT e.host, {svc} svc, coalesce(e.attrs->>'metric', 'memory') metric, e.ts,
-                       TRY_CAST(e.attrs->>'bytes' AS BIGINT) bytes
-                FROM events e WHERE {w} AND e.kind = 'memory_sample'
-                UNION ALL
-                SELECT e.host, {svc}, 'V8 heap after GC', e.ts, TRY_CAST(e.attrs->>'heap_after_bytes' AS BIGINT)
-                FROM events e WHERE {w} AND e.kind = 'gc'
-            )
-            , r AS (
-                SELECT *, epoch_ms(ts) t, min(epoch_ms(ts)) OVER w lo, max(epoch_ms(ts)) OVER w hi
-                FROM s WHERE bytes IS NOT NULL WINDOW w AS (PARTITION BY host, svc, metric)
+            WITH r AS (
+                SELECT m.host, coalesce(m.unit, m.process, '?') svc, coalesce(m.metric, 'memory') metric,
+                       epoch_ms(m.ts) t, m.bytes
+                FROM memory_samples m WHERE {w} AND m.bytes IS NOT NULL
+            ), s AS (
+                SELECT *, min(t) OVER w lo, max(t) OVER w hi FROM r WINDOW w AS (PARTITION BY host, svc, metric)
             )
             SELECT host, svc, metric, CAST(floor((t - lo) * {MEMORY_POINTS} / greatest(hi - lo, 1)) AS BIGINT) b,
                    arg_max(t, bytes), max(bytes), count(*)
-            FROM r GROUP BY ALL ORDER BY host, svc, metric, b""", [*p, *p])
+            FROM s GROUP BY ALL ORDER BY host, svc, metric, b""", p)
+        # the memory at each death, under the service correlation tied the death to (view deaths)
+        w, p = self.where("d", view=True)
         deaths = self.q(f"""
-            SELECT e.host, coalesce(d.service, {svc}) svc, e.kind, e.event_id, epoch_ms(e.ts),
-                   CASE e.kind WHEN 'oom_kill' THEN TRY_CAST(e.attrs->>'anon_rss_bytes' AS BIGINT)
-                                   + coalesce(TRY_CAST(e.attrs->>'file_rss_bytes' AS BIGINT), 0)
-                                   + coalesce(TRY_CAST(e.attrs->>'shmem_rss_bytes' AS BIGINT), 0)
-                               WHEN 'memory_limit_restart' THEN TRY_CAST(e.attrs->>'current_bytes' AS BIGINT)
-                               WHEN 'heap_oom' THEN TRY_CAST(e.attrs->>'heap_bytes' AS BIGINT) END,
-                   CASE e.kind WHEN 'oom_kill' THEN TRY_CAST(e.attrs->>'limit_bytes' AS BIGINT)
-                               WHEN 'memory_limit_restart' THEN TRY_CAST(e.attrs->>'limit_bytes' AS BIGINT) END,
-                   e.attrs->>'constraint'
-            FROM events e LEFT JOIN deaths d USING (event_id)     -- the service correlation tied the death to
-            WHERE {w} AND e.kind IN ('oom_kill', 'memory_limit_restart', 'heap_oom')
-            ORDER BY e.ts LIMIT 2000""", p)
+            SELECT d.host, coalesce(d.service, '?'), d.kind, d.event_id, epoch_ms(d.ts),
+                   CASE WHEN d.family = 'v8' THEN d.heap_bytes ELSE d.rss_bytes END, d.limit_bytes
+            FROM deaths d WHERE {w} AND d.family IN ('kernel', 'pm2_memory', 'v8')
+            ORDER BY d.ts LIMIT 2000""", p)
         charts: dict[tuple, dict] = {}
 
         def chart(h, s):
@@ -433,7 +426,7 @@ class _Page:
             chart(h, s)["series"].setdefault(metric, []).append([t, v])
         labels = {"oom_kill": "RSS at the OOM kill", "memory_limit_restart": "at PM2's memory restart",
                   "heap_oom": "V8 heap at its death"}
-        for h, s, kind, eid, t, v, lim, constraint in deaths:
+        for h, s, kind, eid, t, v, lim in deaths:
             if v is None and lim is None:
                 continue
             c = chart(h, s)
