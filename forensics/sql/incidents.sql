@@ -174,6 +174,13 @@ SELECT a.event_id, a.ts, a.host,
        a.file_id, a.line
 FROM adopted a;
 
+-- can_be_upstream_of(...): whether nginx's upstream (address and port, where the log names them) can be the
+-- service's: a port the service was seen listening on, or one no other service of the host was; a unix socket
+-- (php-fpm's) only for a PHP service. An upstream the log does not name can be anyone's.
+CREATE OR REPLACE MACRO can_be_upstream_of(addr, port, own_ports, other_ports, php) AS
+    NOT (coalesce(addr, '') ILIKE '%unix:%' AND NOT php)
+    AND (port IS NULL OR list_contains(own_ports, port) OR NOT list_contains(other_ports, port));
+
 -- incidents_with(gap): deaths of one service on one host, each within `gap` of the one before and with no
 -- deploy between them, as one incident (docs/incidents.md §3-§6). The view `incidents` is incidents_with(INTERVAL 10 MINUTE).
 CREATE OR REPLACE MACRO incidents_with(gap) AS TABLE
@@ -308,9 +315,7 @@ impact AS (      -- nginx's requests on the host in the impact window that can b
     FROM windows w JOIN ports p USING (hk, service, seq) LEFT JOIN http_requests h
       ON h.host IS NOT DISTINCT FROM w.host AND h.ts BETWEEN w.impact_from AND w.impact_to
      -- where the access log names the upstream ($upstream_addr), only the service's own requests
-     AND NOT (coalesce(h.upstream_addr, '') ILIKE 'unix:%' AND NOT p.php)
-     AND (h.upstream_port IS NULL OR list_contains(p.own_ports, h.upstream_port)
-          OR NOT list_contains(p.other_ports, h.upstream_port))
+     AND can_be_upstream_of(h.upstream_addr, h.upstream_port, p.own_ports, p.other_ports, p.php)
     GROUP BY ALL
 ),
 upstream AS (    -- nginx's upstream errors on the host in the impact window that can belong to the service
@@ -318,9 +323,7 @@ upstream AS (    -- nginx's upstream errors on the host in the impact window tha
            arg_min(u.event_id, (u.ts, u.event_id)) AS first_upstream_event_id
     FROM windows w JOIN ports p USING (hk, service, seq) LEFT JOIN upstream_errors u
       ON u.host IS NOT DISTINCT FROM w.host AND u.ts BETWEEN w.impact_from AND w.impact_to
-     AND NOT (coalesce(u.upstream, '') ILIKE '%unix:%' AND NOT p.php)
-     AND (u.upstream_port IS NULL OR list_contains(p.own_ports, u.upstream_port)
-          OR NOT list_contains(p.other_ports, u.upstream_port))
+     AND can_be_upstream_of(u.upstream, u.upstream_port, p.own_ports, p.other_ports, p.php)
     GROUP BY ALL
 ),
 errs_raw AS (
