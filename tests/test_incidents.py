@@ -7,13 +7,12 @@ The expected figures are worked out in the comments from the lines written.
 from __future__ import annotations
 
 import json
-import subprocess
 
 import duckdb
 
 from forensics.correlate import human_bytes, human_duration, incidents
 
-from .conftest import CLI
+from .conftest import run_cli
 from .helpers import ingest
 
 
@@ -36,6 +35,21 @@ def kern(host: str, t: str, up: float, pid: int, memcg: str, constraint: str = "
             f"{t}.160000+00:00 {host} kernel: [{up + 0.06:12.6f}] Out of memory: Killed process {pid} (node) "
             f"total-vm:1000000kB, anon-rss:{anon_kb}kB, file-rss:{file_kb}kB, shmem-rss:0kB, UID:1000 "
             f"pgtables:2000kB oom_score_adj:0\n")
+
+
+def queue_bundle(root, hour: int = 12, respawn: bool = True, files: dict[str, str] | None = None):
+    """supervisor spawns 'queue' as pid 777 at HOUR:00 (its log in local time, no zone) and reports it killed
+    at HOUR:10:00.300, respawning it (pid 778) a second later; the kernel's kill of pid 777, in supervisor's
+    cgroup at its limit, is at 12:10:00.160Z in kern.log (which states its offset)."""
+    log = (f"2024-05-28 {hour}:00:00,000 INFO spawned: 'queue' with pid 777\n"
+           f"2024-05-28 {hour}:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)\n")
+    if respawn:
+        log += f"2024-05-28 {hour}:10:01,000 INFO spawned: 'queue' with pid 778\n"
+    return write(root, {
+        "box/var/log/supervisor/supervisord.log": log,
+        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service",
+                                     constraint="CONSTRAINT_MEMCG"),
+        **(files or {})})
 
 
 def test_crash_loop_is_one_incident_with_a_count(tmp_path):
@@ -184,16 +198,7 @@ def test_sawtooth_is_not_a_leak(tmp_path):
 
 def test_pid_link_and_cgroup_limit(tmp_path):
     # supervisor spawned 'queue' as pid 777; the kernel kills pid 777 in supervisor's own cgroup at its limit
-    write(tmp_path / "b", {
-        "box/var/log/supervisor/supervisord.log": """
-2024-05-28 12:00:00,000 INFO spawned: 'queue' with pid 777
-2024-05-28 12:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)
-2024-05-28 12:10:01,000 INFO spawned: 'queue' with pid 778
-2024-05-28 12:10:02,000 INFO success: queue entered RUNNING state, process has stayed up for > than 1 seconds (startsecs)
-""",
-        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service",
-                                     constraint="CONSTRAINT_MEMCG"),
-    })
+    queue_bundle(tmp_path / "b")
     con, _ = ingest(tmp_path, tmp_path / "b")
     [inc] = incidents(con)
     assert (inc["service"], inc["link"], inc["limit"], inc["pid"]) == ("queue", "pid", "cgroup", 777)
@@ -242,7 +247,7 @@ def test_memory_limit_restart_and_heap_oom(tmp_path):
 def test_incidents_command(tmp_path):
     _pm2_bundle(tmp_path / "b", [100_000_000 + 20_000_000 * i for i in range(6)])
     db = tmp_path / "x.duckdb"
-    run = lambda *a: subprocess.run([*CLI, *a], capture_output=True, text=True, cwd=tmp_path)  # noqa: E731
+    run = lambda *a: run_cli(*a, cwd=tmp_path)  # noqa: E731
     assert run("ingest", "b", "--db", str(db)).returncode == 0
     out = run("incidents", "--db", str(db), "--format", "json")
     assert out.returncode == 0, out.stderr
@@ -278,17 +283,9 @@ def test_a_zone_read_wrongly_is_measured_reported_and_fixed(tmp_path):
     # supervisor writes local time without a zone; the server was in Europe/Berlin (UTC+2 in May) but the
     # bundle does not say so, so its lines are read as UTC: the exit of pid 777 lands 2 h after the kernel's
     # kill of pid 777 (12:10:00.160Z in kern.log, which states its offset)
-    write(tmp_path / "b", {
-        "box/var/log/supervisor/supervisord.log": """
-2024-05-28 14:00:00,000 INFO spawned: 'queue' with pid 777
-2024-05-28 14:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)
-2024-05-28 14:10:01,000 INFO spawned: 'queue' with pid 778
-""",
-        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service",
-                                     constraint="CONSTRAINT_MEMCG"),
-    })
+    queue_bundle(tmp_path / "b", hour=14)
     db = tmp_path / "x.duckdb"
-    run = lambda *a: subprocess.run([*CLI, *a], capture_output=True, text=True, cwd=tmp_path)  # noqa: E731
+    run = lambda *a: run_cli(*a, cwd=tmp_path)  # noqa: E731
     assert run("ingest", "b", "--db", str(db)).returncode == 0
     before = run("incidents", "--db", str(db), "--format", "json")
     assert [i["trigger"] for i in json.loads(before.stdout)] == ["oom_kill", "crash"]   # one death, seen twice
@@ -312,15 +309,8 @@ def test_a_zone_read_wrongly_is_measured_reported_and_fixed(tmp_path):
 def test_the_units_memorymax_gives_the_cgroup_limit_the_report_does_not_state(tmp_path):
     # a kernel report without its "memory: usage ..., limit ..." line; the bundle holds the unit's drop-in
     # with MemoryMax=512M: 512 * 1024 * 1024 = 536870912 bytes
-    write(tmp_path / "b", {
-        "box/var/log/supervisor/supervisord.log": """
-2024-05-28 12:00:00,000 INFO spawned: 'queue' with pid 777
-2024-05-28 12:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)
-""",
-        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service",
-                                     constraint="CONSTRAINT_MEMCG"),
-        "box/etc/systemd/system/supervisor.service.d/memory.conf": "[Service]\nMemoryMax=512M\nOOMPolicy=continue\n",
-    })
+    queue_bundle(tmp_path / "b", respawn=False, files={
+        "box/etc/systemd/system/supervisor.service.d/memory.conf": "[Service]\nMemoryMax=512M\nOOMPolicy=continue\n"})
     con, res = ingest(tmp_path, tmp_path / "b", tz="UTC")
     assert {r.path.rsplit("/", 1)[-1]: r.format for r in res}["memory.conf"] == "systemd_unit"
     [inc] = incidents(con)
@@ -362,11 +352,7 @@ def test_requests_naming_another_upstream_are_not_the_services_impact(tmp_path):
 def test_the_page_says_which_clocks_were_checked_and_moved(tmp_path):
     from forensics.correlate import fix_skews
     from forensics.report import render_timeline
-    write(tmp_path / "b", {
-        "box/var/log/supervisor/supervisord.log": "2024-05-28 14:00:00,000 INFO spawned: 'queue' with pid 777\n"
-                                                  "2024-05-28 14:10:00,300 WARN exited: queue (terminated by SIGKILL; not expected)\n",
-        "box/var/log/kern.log": kern("box", "2024-05-28T12:10:00", 600.0, 777, "/system.slice/supervisor.service"),
-    })
+    queue_bundle(tmp_path / "b", hour=14, respawn=False)
     con, _ = ingest(tmp_path, tmp_path / "b", tz="UTC")
     page = render_timeline(con, incidents(con))
     assert "a zone read wrongly; <code>--fix-skew</code> would move it" in page

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
@@ -64,9 +65,12 @@ def test_bundle_incidents(tmp_path, bundle):
         f"{len(got)} incidents, expected {len(expected)}:\n" + "\n".join(g["summary"] for g in got))
     problems = [p for i, (e, g) in enumerate(zip(expected, got)) for p in _check(bundle.name, i, e, g)]
     assert not problems, "\n".join(problems)
+    lines: dict[str, int] = {}
     for g in got:   # every claim points at a real line of a real file
         for ev in g["evidence"]:
-            assert ev["file"] and ev["line"] >= 1
+            if ev["file"] not in lines:
+                lines[ev["file"]] = len(Path(ev["file"]).read_bytes().splitlines())
+            assert 1 <= ev["line"] <= lines[ev["file"]], ev
 
 
 def test_every_bundle_has_expectations():

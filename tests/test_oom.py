@@ -678,7 +678,7 @@ def test_3x_stack_frames_belong_to_the_report(tmp_path):
             " [<ffffffff8efc254d>] oom_kill_process+0x2cd/0x490"]
     tail = ["Out of memory: Kill process 2431 (node) score 791 or sacrifice child",
             "Killed process 2431 (node) total-vm:3393620kB, anon-rss:1645052kB, file-rss:0kB, shmem-rss:0kB"]
-    def messages(lines, foreign=False):
+    def messages(foreign=False):
         out = [f"Mar  9 14:02:11 legacy kernel: {l}" for l in head]
         if foreign:
             out.append("Mar  9 14:02:11 legacy kernel: IPv4: martian source 10.0.0.255 from 10.0.0.7, on dev eth0")
@@ -687,7 +687,7 @@ def test_3x_stack_frames_belong_to_the_report(tmp_path):
     for foreign, want in ((False, 0), (True, 1)):
         d = tmp_path / f"f{int(foreign)}" / "legacy" / "var" / "log"
         d.mkdir(parents=True)
-        (d / "messages").write_text(messages(head, foreign))
+        (d / "messages").write_text(messages(foreign))
         con, _ = ingest(tmp_path / f"f{int(foreign)}", tmp_path / f"f{int(foreign)}", year=2021, tz="UTC")
         assert con.execute("SELECT TRY_CAST(attrs->>'interleaved_lines' AS INT) FROM events "
                            "WHERE kind = 'oom_invoked'").fetchall() == [(want,)]

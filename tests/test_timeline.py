@@ -14,11 +14,12 @@ import re
 import shutil
 import subprocess
 import tomllib
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from forensics import correlate
+from forensics import ForensicsError, correlate
 from forensics.report import MAX_ROWS, render_timeline, safe_json, write_timeline
 from forensics.store import connect
 
@@ -113,7 +114,7 @@ def test_demo_page_holds_cards_lanes_charts_and_events(demo):
     assert len(found) == 1 and found[0]["trigger"] == "oom_kill"
     # one card per incident, its summary, and links down to each piece of evidence in the events table
     assert html.count('<article class="card trig-') == len(found)
-    assert found[0]["summary"].replace("×", "×") in html.replace("&#39;", "'")
+    assert found[0]["summary"] in html.replace("&#39;", "'")
     for ev in found[0]["evidence"]:
         assert f'href="#ev-{ev["event_id"]}"' in html
         assert f'<tr id="ev-{ev["event_id"]}"' in html
@@ -125,9 +126,10 @@ def test_demo_page_holds_cards_lanes_charts_and_events(demo):
     # clocks: how dmesg was aligned; timestamps per file by quality
     assert "message match" in html and "monotonic aligned" in html
     # plain requests are counted, not listed; the 5xx are listed
-    n_5xx = con.execute("SELECT count(*) FROM events WHERE kind = 'http_request' AND duplicate_of IS NULL "
-                        "AND (attrs->>'status')::INT >= 500").fetchone()[0]
-    assert html.count('data-kind="http_request"') == n_5xx
+    # (the 5xx lines of the bundle's access log, counted from the file: 9 × 504 and 4 × 502)
+    access = (CORPUS / "vps-nest-oom/web1/var/log/nginx/access.log").read_text().splitlines()
+    n_5xx = sum(1 for l in access if re.search(r'" 5\d\d ', l))
+    assert n_5xx == 13 and html.count('data-kind="http_request"') == n_5xx
     assert "http_request (not 5xx)" in html
     # self-contained: no external scripts, styles or images
     assert not re.search(r"<(script|link|img|iframe)\b[^>]*\b(src|href)=", html)
@@ -244,9 +246,10 @@ def test_host_since_and_until_narrow_the_page(tmp_path):
     assert html.count('<article class="card trig-') == 1
     html = render_timeline(con, [], since="2024-05-28T12:56:00Z", until="2024-05-28 12:57")
     times = re.findall(r'<tr id="ev-\d+"[^>]*data-t="(\d+)"', html)
-    assert times and all(1716900960000 <= int(t) <= 1716901020000 for t in times)
+    lo, hi = (int(datetime(2024, 5, 28, 12, m, tzinfo=timezone.utc).timestamp() * 1000) for m in (56, 57))
+    assert times and all(lo <= int(t) <= hi for t in times)
     assert "No incident in this window" in html
-    with pytest.raises(Exception):
+    with pytest.raises(ForensicsError, match="--since: cannot read 'not a time'"):
         render_timeline(con, [], since="not a time")
 
 
@@ -281,6 +284,7 @@ def test_a_large_database_gives_a_small_page(tmp_path):
     size = len(html.encode("utf-8"))
     assert size < 3_000_000, f"page of {size} bytes"
     assert html.count('<tr id="ev-') <= MAX_ROWS
+    # 300 000 requests, one in 20 a 5xx (listed), the other 285 000 counted
     assert "http_request (not 5xx)" in html and "285 000" in html.replace("\u202f", " ")
     data = json.loads(re.search(r'id="page-data">(.*?)</script>', html, re.S).group(1))
     assert sum(len(s["pts"]) for c in data["memory"] for s in c["series"]) <= 500
