@@ -310,8 +310,7 @@ impact AS (      -- nginx's requests on the host in the impact window that can b
            min(h.ts) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_ts,
            max(h.ts) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_ts,
            arg_min(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS first_5xx_event_id,
-           arg_max(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_event_id,
-           count(DISTINCT h.file_id) AS http_files
+           arg_max(h.event_id, (h.ts, h.event_id)) FILTER (WHERE h.status BETWEEN 500 AND 599) AS last_5xx_event_id
     FROM windows w JOIN ports p USING (hk, service, seq) LEFT JOIN http_requests h
       ON h.host IS NOT DISTINCT FROM w.host AND h.ts BETWEEN w.impact_from AND w.impact_to
      -- where the access log names the upstream ($upstream_addr), only the service's own requests
@@ -396,7 +395,7 @@ SELECT coalesce(w.host, '-') || '/' || w.service || '/' || strftime(w.ts, '%Y-%m
        u.first_upstream_event_id, ul.unit_config_event_id,
        (SELECT min(st.event_id) FROM service_starts st WHERE st.host IS NOT DISTINCT FROM w.host
           AND st.service = w.service AND st.ts = w.recovered_ts AND coalesce(st.phase, '') <> 'starting') AS recovered_event_id,
-       w.has_kernel, i.http_files, w.impact_from, w.impact_to, w.trend_from, w.families,
+       w.has_kernel, w.impact_from, w.impact_to, w.trend_from, w.families,
        EXISTS (SELECT 1 FROM events n WHERE n.host IS NOT DISTINCT FROM w.host
                AND n.source IN ('nginx_access', 'nginx_json', 'nginx_error')) AS nginx_logged
 FROM windows w
