@@ -166,6 +166,8 @@ def classify(message: str) -> tuple[str, dict[str, Any]] | None:
     >>> classify("listening on :3000") is None
     True
     """
+    if not _TRIGGER_RX.search(message):     # every message typed here holds one of TRIGGERS
+        return None
     m = DI.search(message)
     if m:
         a: dict[str, Any] = {"exception": "UnknownDependenciesException", "provider": m.group("provider")}
@@ -441,12 +443,11 @@ def _header_fields(m: re.Match, text: str, colour: str | None) -> tuple[int | No
     return sev, msg.rstrip(), attrs
 
 
-def _record_kind(r: _Record, quick: bool = False) -> tuple[str, dict[str, Any], str, bool]:
-    """(kind, attrs, text, typed) of a record with the lines folded into it; ``typed``: :func:`classify` said.
-    ``quick``: classify() only runs on a text that holds one of TRIGGERS (it types nothing else)."""
+def _record_kind(r: _Record) -> tuple[str, dict[str, Any], str, bool]:
+    """(kind, attrs, text, typed) of a record with the lines folded into it; ``typed``: :func:`classify` said."""
     text = "\n".join([r.msg, *r.more])
     attrs = dict(r.attrs)
-    typed = classify(text) if not quick or _TRIGGER_RX.search(text) else None
+    typed = classify(text)
     kind = "log"
     if typed:
         kind = typed[0]
@@ -752,7 +753,7 @@ class AppStream:
         r, self.rec = self.rec, None
         if r is None:
             return
-        kind, attrs, _, typed = _record_kind(r, quick=True)
+        kind, attrs, _, typed = _record_kind(r)
         if typed or kind != "log":
             self._emit(r.n, kind, attrs, r.sev)
 

@@ -51,7 +51,7 @@ import json
 import re
 from typing import BinaryIO, Iterator
 
-from . import pm2
+from . import node_heap, pm2
 from .context import Context, text_lines
 from .model import Event, Reject
 from .pm2 import PREFIX, TIME_ONLY, read_time
@@ -168,7 +168,6 @@ def _memory_samples(message: str) -> list[dict]:
     """The figures of a process.memoryUsage() the app printed (JSON or util.inspect), one dict each."""
     if "rss" not in message or "heap" not in message.lower():
         return []
-    from . import node_heap
     lines = message.split("\n")
     found = [attrs for kind, attrs, first, last in node_heap.classify_block(lines)
              if kind == "memory_sample" and first == 0 and last == len(lines) - 1]
@@ -178,37 +177,24 @@ def _memory_samples(message: str) -> list[dict]:
 def _app_kind(message: str) -> tuple[str, dict] | None:
     """What the application's own message says: V8's collections and heap death (parsers.node_heap),
     dependency-injection and connection errors, other errors (parsers.nestjs.classify)."""
-    from . import node_heap
-    from .nestjs import classify    # nestjs reads stack traces with this module's rules
     first = message.split("\n", 1)[0]
     if "ms: " in first or "FATAL ERROR" in first or "heap out of memory" in first:
         for kind, attrs, i, _ in node_heap.classify_block(message.split("\n")):
             if i == 0 and (kind == "gc" or (kind == "heap_oom" and attrs.get("reason"))):
                 return kind, {k: v for k, v in attrs.items() if v is not None}
-    return classify(message)
-
-
-def strip_ansi(text: str) -> str:
-    from .nestjs import strip_ansi as strip
-    return strip(text) if "\x1b" in text else text
+    return nestjs.classify(message)
 
 
 def nest_record(n: int, text: str):
     """The line read as the head of a Nest logger record (parsers.nestjs), or None."""
-    from .nestjs import _FIRST_SGR, HEAD, _header_fields, _Record
-    plain = strip_ansi(text)
-    m = HEAD.match(plain) if "[" in plain[:60] else None
+    plain = nestjs.strip_ansi(text) if "\x1b" in text else text
+    m = nestjs.HEAD.match(plain) if "[" in plain[:60] else None
     if not m:
         return None
-    c = _FIRST_SGR.match(text) if "\x1b" in text else None
-    sev, msg, attrs = _header_fields(m, plain, c.group(1) if c else None)
+    c = nestjs._FIRST_SGR.match(text) if "\x1b" in text else None
+    sev, msg, attrs = nestjs._header_fields(m, plain, c.group(1) if c else None)
     attrs.pop("ts_resolution_s", None)      # PM2's time is the event's
-    return _Record(n, None, None, sev, msg, attrs, int(m.group("pid")), True)
-
-
-def nest_record_kind(r) -> tuple[str, dict, str, bool]:
-    from .nestjs import _record_kind
-    return _record_kind(r)
+    return nestjs._Record(n, None, None, sev, msg, attrs, int(m.group("pid")), True)
 
 
 def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Reject]:
@@ -243,8 +229,8 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
                 pending, more, blanks, nest = None, [], [], None
                 return
             if nest is not None:         # Nest's own record: its level, context, pid, and the error it prints
-                nest.more = [strip_ansi(t).rstrip() for t in more]
-                kind, attrs, _, _ = nest_record_kind(nest)
+                nest.more = [nestjs.strip_ansi(t).rstrip() for t in more]
+                kind, attrs, _, _ = nestjs._record_kind(nest)
                 pending = pending._replace(kind=kind, attrs={**(pending.attrs or {}), **attrs},
                                            severity=nest.sev if nest.sev is not None else pending.severity,
                                            pid=nest.pid)
@@ -262,7 +248,7 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
 
     def continues(text: str) -> bool:
         if nest is not None:
-            return nest.takes(strip_ansi(text))
+            return nest.takes(nestjs.strip_ansi(text))
         return fold.takes(text)
 
     def begin(n: int, ts, q, text: str) -> Event:
@@ -303,7 +289,7 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
         text = line[m.end():] if t is not None else line
         if t is not None:
             last_ts = t[0]
-        if not text.strip() or (text[:1] == "\x1b" and not strip_ansi(text).strip()):   # blank (colour codes only)
+        if not text.strip() or (text[:1] == "\x1b" and not nestjs.strip_ansi(text).strip()):   # blank (colour codes only)
             if pending is None:
                 yield Reject(n, "blank line", line)
             else:
@@ -321,3 +307,8 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
             ts, q = (last_ts, "inherited") if last_ts is not None else (None, "untimed")
             pending = begin(n, ts, q, text)
     yield from flush()
+
+
+# parsers.nestjs reads stack traces with this module's rules (it imports FRAME, ERROR_HEAD, _Fold from here),
+# and this module reads Nest's records with its: imported last, so that either module can be imported first
+from . import nestjs  # noqa: E402

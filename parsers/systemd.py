@@ -24,19 +24,25 @@ from __future__ import annotations
 
 import re
 
-_UNIT = r"(?P<unit>[\w@:.\\-]+\.(?:service|scope|slice|socket|timer|mount|target|path|swap|device|automount))"
+from .records import first_rule
 
-# systemd's size formatting: 1.9G, 512.0M, 300K, 12B (binary multiples)
-_SIZE = {"B": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+UNIT_NAME = r"[\w@:.\\-]+\.(?:service|scope|slice|socket|timer|mount|target|path|swap|device|automount)"
+_UNIT = rf"(?P<unit>{UNIT_NAME})"
 _SIGNALS = {1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS", 8: "FPE", 9: "KILL",
             11: "SEGV", 13: "PIPE", 14: "ALRM", 15: "TERM", 31: "SYS"}
 
 
+_SIZE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[KMGTPE]?)B?", re.I)
+_POW = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
+
+
 def size_bytes(text: str) -> int | None:
-    m = re.fullmatch(r"(\d+(?:\.\d+)?)([BKMGT])", text.strip())
+    """systemd's sizes, in its messages (1.9G, 512.0M, 12B) and its settings (MemoryMax=1G, 1073741824):
+    powers of 1024; 'infinity', a share of RAM ('80%') and the like -> None."""
+    m = _SIZE.fullmatch(text.strip())
     if not m:
         return None
-    return int(float(m.group(1)) * _SIZE[m.group(2)])
+    return int(float(m.group("n")) * 1024 ** _POW[m.group("unit").upper()])
 
 
 _RULES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in [
@@ -66,10 +72,8 @@ def classify(message: str, unit: str | None = None) -> tuple[str, str | None, di
     ``unit`` is the unit the record names (the journal's UNIT= field), used
     where the message itself names none (``Started Nest API.``).
     """
-    for rx, kind in _RULES:
-        m = rx.match(message)
-        if not m:
-            continue
+    kind, m = first_rule(_RULES, message)
+    if m:
         g = m.groupdict()
         u = g.get("unit") or unit
         attrs: dict = {}
@@ -105,8 +109,3 @@ def classify(message: str, unit: str | None = None) -> tuple[str, str | None, di
             attrs = {"description": g["description"]}
         return kind, u, attrs
     return None
-
-
-def is_manager(process: str | None) -> bool:
-    """Whether a record comes from the systemd manager (system or user), whose messages classify() reads."""
-    return process == "systemd"

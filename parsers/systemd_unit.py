@@ -32,29 +32,20 @@ from typing import BinaryIO, Iterator
 
 from .context import Context, text_lines
 from .model import Event, Reject
+from .systemd import UNIT_NAME, size_bytes
 
 NAME = "systemd_unit"
 DESCRIPTION = "a systemd unit's configuration: unit file, drop-in, systemctl cat or systemctl show output"
 SAMPLE = "# /etc/systemd/system/nest-api.service"
 
-_UNIT_NAME = r"[\w@:.\\-]+\.(?:service|scope|slice|socket|timer|mount|target|path)"
-_CAT_HEAD = re.compile(r"# (?P<path>/\S*?/(?P<unit>" + _UNIT_NAME + r")(?:\.d/[^/\s]+\.conf)?)\s*$")
-_PATH = re.compile(r"(?:^|/)systemd/(?:system|user)/(?P<unit>" + _UNIT_NAME + r")(?:\.d/[^/]+\.conf)?$")
+_CAT_HEAD = re.compile(r"# (?P<path>/\S*?/(?P<unit>" + UNIT_NAME + r")(?:\.d/[^/\s]+\.conf)?)\s*$")
+_ID = re.compile(r"Id=(?P<unit>" + UNIT_NAME + r")\s*$")
+_PATH = re.compile(r"(?:^|/)systemd/(?:system|user)/(?P<unit>" + UNIT_NAME + r")(?:\.d/[^/]+\.conf)?$")
 _SETTING = re.compile(r"\s*(?P<key>[A-Za-z][A-Za-z0-9]*)\s*=\s*(?P<value>.*?)\s*$")
-_SIZE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[KMGTPE]?)B?", re.I)
-_POW = {"": 0, "K": 1, "M": 2, "G": 3, "T": 4, "P": 5, "E": 6}
 _BYTES = {"MemoryMax": "memory_max_bytes", "MemoryHigh": "memory_high_bytes", "MemoryLimit": "memory_limit_bytes"}
 _SHOW_KEYS = {"Type", "Restart", "NotifyAccess", "RestartUSec", "TimeoutStartUSec", "MainPID", "ExecMainPID",
               "MemoryCurrent", "Id", "Names", "ActiveState", "SubState", "ControlGroup"}
 _TEXT = {"OOMPolicy": "oom_policy", "Restart": "restart", "ExecStart": "exec_start", "User": "user"}
-
-
-def size_bytes(value: str) -> int | None:
-    """systemd's memory size: '1G' -> 1073741824; 'infinity', '80%' and the like -> None."""
-    m = _SIZE.fullmatch(value.strip())
-    if not m:
-        return None
-    return int(float(m.group("n")) * 1024 ** _POW[m.group("unit").upper()])
 
 
 def sniff(head: list[str]) -> int:
@@ -63,8 +54,9 @@ def sniff(head: list[str]) -> int:
         return 0
     if _CAT_HEAD.match(lines[0]):
         return 80
-    keys = {m.group("key") for l in lines if (m := _SETTING.match(l))}
-    settings = sum(1 for l in lines if _SETTING.match(l))
+    matched = [m for l in lines if (m := _SETTING.match(l))]
+    keys = {m.group("key") for m in matched}
+    settings = len(matched)
     if settings * 10 >= len(lines) * 9 and len(keys & _SHOW_KEYS) >= 3:
         return 80      # systemctl show: Key=value lines only, the service's state among them
     return 0
@@ -99,10 +91,10 @@ def parse(raw: BinaryIO, ctx: Context, start: int = 1) -> Iterator[Event | Rejec
                 yield from flush()
                 unit = head.group("unit")
             files.append(head.group("path"))
-        elif line.startswith("Id=") and re.fullmatch(r"Id=" + _UNIT_NAME, line.strip()):
-            if unit is not None and unit != line.strip()[3:] and first is not None:
+        elif line.startswith("Id=") and (idm := _ID.match(line)):
+            if unit is not None and unit != idm.group("unit") and first is not None:
                 yield from flush()
-            unit = line.strip()[3:]
+            unit = idm.group("unit")
         if first is None:
             first = n
         last = n

@@ -13,6 +13,7 @@ True
 from __future__ import annotations
 
 import calendar
+import functools
 from datetime import datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -57,6 +58,7 @@ def zone(name: str) -> tzinfo:
         raise BadZone(f"unknown time zone {name!r} (use an IANA name such as Europe/Berlin, or +02:00)")
 
 
+@functools.lru_cache(maxsize=256)     # called per line; a file holds a handful of distinct offsets
 def parse_offset(text: str) -> int | None:
     """Seconds east of UTC for ``+0200``, ``+02:00``, ``-08``, ``Z``; None if not an offset."""
     t = text.strip()
