@@ -84,7 +84,7 @@ from typing import BinaryIO, Iterator
 from .context import Context
 from .model import Event, Reject
 from .records import first_rule, parse_records
-from .supervisord import SIGNALS
+from .signals import NO_CORE, SIGNAL_NAMES
 from .timeutil import parse_offset, utc_us
 
 NAME = "mysql_error"
@@ -105,9 +105,6 @@ SPACED = re.compile(r"(?P<y>\d{4})-(?P<mo>\d\d)-(?P<d>\d\d) {1,2}(?P<h>\d{1,2}):
 SHORT = re.compile(r"(?P<yy>\d\d)(?P<mo>\d\d)(?P<d>\d\d) {1,2}(?P<h>\d{1,2}):(?P<mi>\d\d):(?P<s>\d\d)" + _AFTER)
 CRASH_CLOCK = re.compile(r"(?P<h>\d\d):(?P<mi>\d\d):(?P<s>\d\d) UTC - (?=\S*?(?:mysqld|mariadbd)\S* got )")
 
-_NO_CORE = {"HUP", "INT", "KILL", "USR1", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
-            "TTIN", "TTOU", "URG", "VTALRM", "PROF", "WINCH", "IO", "PWR"}
-SIGNAL_NAMES = {n: s for s, n in reversed(SIGNALS.items())}   # 6 -> ABRT (not IOT)
 
 _BIN = r"(?P<bin>\S*?(?:mysqld|mariadbd)(?:\.exe)?)"
 MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in [
@@ -269,7 +266,7 @@ class Reader:
             if mg.get("signo"):
                 signo = int(mg["signo"])
                 sig = SIGNAL_NAMES.get(signo, str(signo))
-                attrs.update(signal=sig, status=signo, code="killed" if sig in _NO_CORE else "dumped")
+                attrs.update(signal=sig, status=signo, code="killed" if sig in NO_CORE else "dumped")
             else:
                 attrs.update(exception=mg["exc"], code="dumped")
             self.pid = None

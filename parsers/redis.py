@@ -77,7 +77,7 @@ from typing import BinaryIO, Iterable, Iterator
 from .context import Context
 from .model import Event, Reject
 from .records import first_rule, parse_records
-from .supervisord import SIGNALS
+from .signals import NO_CORE, SIGNAL_NAMES
 from .timeutil import month_number
 
 NAME = "redis"
@@ -97,9 +97,6 @@ LOGO_FIELDS = [(re.compile(p), k) for p, k in [
     (r"Redis (?:Community Edition )?(?P<v>\d[^\s(]*) \(", "version"), (r"Running in (?P<v>\w+) mode", "mode"),
     (r"Port: (?P<v>\d+)", "port"), (r"PID: (?P<v>\d+)", "pid")]]
 
-_NO_CORE = {"HUP", "INT", "KILL", "USR1", "USR2", "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP",
-            "TTIN", "TTOU", "URG", "VTALRM", "PROF", "WINCH", "IO", "PWR"}
-SIGNAL_NAMES = {n: s for s, n in reversed(SIGNALS.items())}   # 6 -> ABRT (not IOT)
 
 MESSAGES: list[tuple[re.Pattern, str]] = [(re.compile(p), k) for p, k in [
     (r"Server started, Redis version (?P<version>\S+)", "started"),                  # 2.x, 3.x
@@ -218,7 +215,7 @@ class Reader:
                 kind = "app_error"
             else:
                 kind = "process_exit"
-                attrs["code"] = "killed" if sig in _NO_CORE else "dumped"
+                attrs["code"] = "killed" if sig in NO_CORE else "dumped"
         elif what == "fork":
             kind = "app_error"
             attrs["error"] = g("error")

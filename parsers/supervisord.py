@@ -89,6 +89,7 @@ import regex
 from .context import Context, text_lines, with_last
 from .model import Event, Reject
 from .records import first_rule
+from .signals import SIGNALS
 
 NAME = "supervisord"
 DESCRIPTION = "supervisor's main log (supervisord.log): local time with ,mmm and CRIT/ERRO/WARN/INFO/DEBG levels"
@@ -101,12 +102,6 @@ HEAD = re.compile(rf"(\d{{4}})-(\d\d)-(\d\d) (\d\d):(\d\d):(\d\d),(\d{{3}}) ({_L
 HEAD_PARTIAL = regex.compile(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d,\d{{3}} (?:{_LEVELS}) ")
 _CUT_MIN = 11  # "2026-11-22 ": a line cut shorter than this is more likely a program's output than a prefix
 
-# Linux signal numbers, for attrs.status of a signal death (as systemd gives status=9/KILL)
-SIGNALS = {"HUP": 1, "INT": 2, "QUIT": 3, "ILL": 4, "TRAP": 5, "ABRT": 6, "IOT": 6, "BUS": 7, "FPE": 8,
-           "KILL": 9, "USR1": 10, "SEGV": 11, "USR2": 12, "PIPE": 13, "ALRM": 14, "TERM": 15, "STKFLT": 16,
-           "CHLD": 17, "CLD": 17, "CONT": 18, "STOP": 19, "TSTP": 20, "TTIN": 21, "TTOU": 22, "URG": 23,
-           "XCPU": 24, "XFSZ": 25, "VTALRM": 26, "PROF": 27, "WINCH": 28, "IO": 29, "POLL": 29, "PWR": 30,
-           "SYS": 31}
 
 _NAME = r"(?P<name>[^\s()]+)"   # a name has no space, ":" or "/" (datatypes.process_or_group_name); memmon adds group:
 _HOW = r"(?P<how>exit status -?\d+|terminated by (?:SIG\w+|signal \d+)(?: \(core dumped\))?|unknown termination cause.*?)"

@@ -25,11 +25,10 @@ from __future__ import annotations
 import re
 
 from .records import first_rule
+from .signals import SIGNAL_NAMES
 
 UNIT_NAME = r"[\w@:.\\-]+\.(?:service|scope|slice|socket|timer|mount|target|path|swap|device|automount)"
 _UNIT = rf"(?P<unit>{UNIT_NAME})"
-_SIGNALS = {1: "HUP", 2: "INT", 3: "QUIT", 4: "ILL", 5: "TRAP", 6: "ABRT", 7: "BUS", 8: "FPE", 9: "KILL",
-            11: "SEGV", 13: "PIPE", 14: "ALRM", 15: "TERM", 31: "SYS"}
 
 
 _SIZE = re.compile(r"(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>[KMGTPE]?)B?", re.I)
@@ -81,7 +80,7 @@ def classify(message: str, unit: str | None = None) -> tuple[str, str | None, di
             status = int(g["status"])
             attrs = {"code": g["code"], "status": status}
             if g["code"] in ("killed", "dumped"):
-                attrs["signal"] = g["name"] or _SIGNALS.get(status, str(status))
+                attrs["signal"] = g["name"] or SIGNAL_NAMES.get(status, str(status))
             elif g["name"]:
                 attrs["status_name"] = g["name"]
         elif kind == "service_failed":
